@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("triton-analyze: not implemented yet");
+    std::process::exit(3);
+}

@@ -1,0 +1,151 @@
+//! `manifest.json`: what a bundle holds, what it does not, and why.
+//!
+//! The analyzer must be able to tell "not there" from "not looked at", so every item the collector
+//! tried is listed, including the ones that failed (with `error` set and no `path`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The format name written in every manifest; readers refuse anything else.
+pub const FORMAT_NAME: &str = "triton-support-bundle";
+/// Major version of the format. Readers refuse a manifest with another major version.
+pub const FORMAT_MAJOR: u32 = 1;
+/// Minor version: additions that older readers can ignore.
+pub const FORMAT_MINOR: u32 = 0;
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// `"<major>.<minor>"`, e.g. `"1.0"`.
+    pub format_version: String,
+    pub collector: Collector,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// False when something could not be collected (an item has `error`, a host was unreachable,
+    /// the deadline or a size cap was hit, the run was interrupted).
+    pub complete: bool,
+    pub scope: Scope,
+    pub hosts: Vec<HostInfo>,
+    pub items: Vec<Item>,
+    /// Free-form warnings for the reader of the bundle (e.g. "deadline reached, 3 sources skipped").
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Which program wrote the bundle and how it was invoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collector {
+    /// `triton-collect`.
+    pub name: String,
+    pub version: String,
+    /// The command line as given.
+    pub argv: Vec<String>,
+    /// Whether redaction was on (`--no-redact` turns it off).
+    pub redacted: bool,
+}
+
+/// What the collection was about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    pub vm_uuids: Vec<String>,
+    pub job_uuids: Vec<String>,
+    pub window: Option<Window>,
+}
+
+/// The time window logs were sliced to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// RFC 3339 UTC.
+    pub since: String,
+    /// RFC 3339 UTC.
+    pub until: String,
+    /// How it was made, e.g. `jobs` (created_at - margin .. created_at + elapsed + margin),
+    /// `--since/--until`, `--last 2h`, `default: last 24 hours`.
+    pub derived_from: String,
+}
+
+/// One host whose data is in the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub role: HostRole,
+    pub hostname: String,
+    pub server_uuid: String,
+    pub platform_image: Option<String>,
+    /// Core zones (headnode only).
+    #[serde(default)]
+    pub core_zones: Vec<CoreZone>,
+    /// Set when the host could not be collected (unreachable CN, ...).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostRole {
+    #[serde(rename = "HN")]
+    Headnode,
+    #[serde(rename = "CN")]
+    ComputeNode,
+}
+
+/// A core service zone on the headnode (`vmapi0`, `cnapi0`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoreZone {
+    /// `tags.smartdc_role`, e.g. `vmapi`.
+    pub role: String,
+    pub uuid: String,
+    /// e.g. `vmapi0`.
+    pub alias: Option<String>,
+}
+
+/// One thing the collector tried to collect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Logical source name, e.g. `vmapi.log`, `cn-agent.tasks`, `vm.log`, `zpool.history`,
+    /// `workflow.job`.
+    pub source: String,
+    /// Server uuid of the host the item comes from (`None` for API answers).
+    pub host: Option<String>,
+    /// Path inside the bundle, relative to its root; `None` when nothing was stored.
+    pub path: Option<String>,
+    pub origin: Origin,
+    /// Exit status of a command.
+    #[serde(default)]
+    pub exit_status: Option<i32>,
+    pub duration_ms: u64,
+    /// Bytes stored in the bundle.
+    pub bytes: u64,
+    /// Bytes of the original (file size, command output size), when known.
+    pub original_bytes: Option<u64>,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: Option<String>,
+    /// Cut to the time window (records outside it left out).
+    #[serde(default)]
+    pub sliced: bool,
+    /// Cut by a size cap.
+    #[serde(default)]
+    pub truncated: bool,
+    /// A command killed at its timeout (partial output kept).
+    #[serde(default)]
+    pub timed_out: bool,
+    /// Redactions applied, by rule name.
+    #[serde(default)]
+    pub redactions: BTreeMap<String, u64>,
+    /// Why the item could not be collected (or was only partly collected).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Where an item came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Origin {
+    /// A file, by its absolute path on the host.
+    File { path: String },
+    /// A command and its arguments.
+    Command { argv: Vec<String> },
+}

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("triton-fake: not implemented yet");
+    std::process::exit(1);
+}

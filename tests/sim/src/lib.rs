@@ -1,0 +1,1 @@
+//! A simulated Triton datacenter: scenario generator for `triton-sim create`.

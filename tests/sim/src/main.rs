@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("triton-sim: not implemented yet");
+    std::process::exit(1);
+}
