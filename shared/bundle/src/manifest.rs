@@ -116,6 +116,9 @@ pub struct Item {
     /// Exit status of a command.
     #[serde(default)]
     pub exit_status: Option<i32>,
+    /// HTTP status of an API answer (`sdc-vmapi` and friends print it before the body).
+    #[serde(default)]
+    pub http_status: Option<u16>,
     pub duration_ms: u64,
     /// Bytes stored in the bundle.
     pub bytes: u64,
