@@ -1,0 +1,374 @@
+//! Reading bundles, and anything a support engineer may be handed instead: a plain `.tar.gz`, a
+//! `.tar`, a `.zip`, an unpacked directory or a single file.
+//!
+//! Input is untrusted: only regular files with safe relative names are delivered; links, devices
+//! and names with `..` are listed as skipped and never followed. Archives are streamed: memory
+//! does not grow with the size of the bundle or of its entries.
+
+mod deliver;
+mod detect;
+mod dir_source;
+mod entry;
+mod position;
+mod source;
+mod tar_stream;
+mod top;
+mod zip_source;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+use noodles_bgzf as bgzf;
+
+use self::deliver::{parse_manifest, Delivery};
+use self::detect::Detected;
+pub use self::entry::{Entry, ReadSummary, Skipped};
+use self::position::{CountingFile, Position};
+use self::source::{Flow, RawEntry, RawKind};
+use self::tar_stream::{stream_tar, StreamError};
+use self::top::TopFinder;
+use crate::error::BundleError;
+use crate::format::{read_stamp, FormatStamp, MAX_FORMAT_FILE_BYTES};
+use crate::manifest::Manifest;
+
+/// Regular files looked at, at most, when searching an archive for `bundle-format.json`.
+const PROBE_ENTRIES: usize = 64;
+/// Uncompressed entry bytes skipped over, at most, during that search.
+const PROBE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The 28-byte BGZF end-of-file block (SAM/BAM specification, section 4.1.2).
+pub(crate) const BGZF_EOF: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 0x06, 0, b'B', b'C', 0x02, 0, 0x1b, 0, 0x03, 0, 0,
+    0, 0, 0, 0, 0, 0, 0,
+];
+
+/// What kind of input a [`Bundle`] was opened from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleKind {
+    /// BGZF multi-member gzip around a tar (what the writer makes); inflated in parallel.
+    BgzfTar,
+    /// Ordinary gzip around a tar (`tar czf`).
+    GzipTar,
+    Tar,
+    Zip,
+    Directory,
+    /// One gzip-compressed file that is not a tar: a single entry, inflated.
+    GzipFile,
+    /// One file: a single entry.
+    PlainFile,
+}
+
+/// An opened bundle (or other readable input).
+#[derive(Debug)]
+pub struct Bundle {
+    path: PathBuf,
+    kind: BundleKind,
+    /// Where the bundle's files are: for directories the walked root.
+    root: PathBuf,
+    /// `Some` for a triton bundle: its top directory (`""` when files are at the root).
+    top: Option<String>,
+    stamp: Option<FormatStamp>,
+    manifest: Option<Manifest>,
+    open_warnings: Vec<String>,
+    threads: usize,
+}
+
+impl Bundle {
+    /// Opens `path`, recognizing its kind by content. For a triton bundle, `bundle-format.json` is
+    /// checked here: another format or major version is refused before anything is read.
+    pub fn open(path: &Path) -> Result<Bundle, BundleError> {
+        let detected = detect::detect(path).map_err(|e| BundleError::io(path, "opening", e))?;
+        let kind = match detected {
+            Detected::Bgzf | Detected::Gzip => {
+                let holds_tar = detect::gzip_holds_tar(path)
+                    .map_err(|e| BundleError::io(path, "opening", e))?;
+                match (holds_tar, detected) {
+                    (false, _) => BundleKind::GzipFile,
+                    (true, Detected::Bgzf) => BundleKind::BgzfTar,
+                    (true, _) => BundleKind::GzipTar,
+                }
+            }
+            Detected::Tar => BundleKind::Tar,
+            Detected::Zip => BundleKind::Zip,
+            Detected::Directory => BundleKind::Directory,
+            Detected::Plain => BundleKind::PlainFile,
+            Detected::Unsupported(what) => {
+                return Err(BundleError::Unsupported {
+                    path: path.to_path_buf(),
+                    what: what.to_string(),
+                })
+            }
+        };
+        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let mut bundle = Bundle {
+            path: path.to_path_buf(),
+            kind,
+            root: path.to_path_buf(),
+            top: None,
+            stamp: None,
+            manifest: None,
+            open_warnings: Vec::new(),
+            threads: threads.min(8),
+        };
+        match kind {
+            BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::Tar => bundle.probe_tar()?,
+            BundleKind::Zip => {
+                if let Some((top, stamp)) = zip_source::probe(path)? {
+                    bundle.top = Some(top);
+                    bundle.stamp = Some(stamp);
+                }
+            }
+            BundleKind::Directory => bundle.open_directory()?,
+            BundleKind::GzipFile | BundleKind::PlainFile => {}
+        }
+        Ok(bundle)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn kind(&self) -> BundleKind {
+        self.kind
+    }
+
+    /// Whether the input carries a `bundle-format.json` of our format.
+    pub fn is_triton_bundle(&self) -> bool {
+        self.top.is_some()
+    }
+
+    /// `format_version` from `bundle-format.json`, for a triton bundle.
+    pub fn format_version(&self) -> Option<&str> {
+        self.stamp.as_ref().map(|s| s.format_version.as_str())
+    }
+
+    /// The manifest: for directories from [`open`](Self::open), for archives once
+    /// [`for_each_entry`](Self::for_each_entry) has reached `manifest.json` (it is the last entry).
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// Threads used to inflate BGZF blocks (default: the available cores, at most 8; 1 reads
+    /// without extra threads).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Streams every deliverable entry, in archive order, to `callback`.
+    ///
+    /// On a damaged archive the entries before the damage have been delivered when the error is
+    /// returned. An error returned by `callback` stops the reading and is returned as is.
+    pub fn for_each_entry(
+        &mut self,
+        callback: &mut dyn FnMut(&mut Entry<'_>) -> Result<(), BundleError>,
+    ) -> Result<ReadSummary, BundleError> {
+        let path = self.path.clone();
+        let position = Position::new(match self.kind {
+            BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::GzipFile => {
+                Some(Arc::new(AtomicU64::new(0)))
+            }
+            _ => None,
+        });
+        let zip_locator = |entry: Option<&str>| match entry {
+            Some(name) => format!("zip member {name:?}"),
+            None => "the first zip member".to_string(),
+        };
+        let stream_locator = |entry: Option<&str>| position.describe(entry);
+        let locate: &dyn Fn(Option<&str>) -> String = match self.kind {
+            BundleKind::Zip => &zip_locator,
+            _ => &stream_locator,
+        };
+        let mut delivery = Delivery::new(&path, self.top.clone(), callback, locate);
+        let result = match self.kind {
+            BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::Tar => {
+                self.stream_tar_kind(&position, &mut delivery)
+            }
+            BundleKind::Zip => zip_source::stream(&path, &mut delivery),
+            BundleKind::Directory => dir_source::stream(&self.root, &mut delivery),
+            BundleKind::GzipFile | BundleKind::PlainFile => self.stream_single(&mut delivery),
+        };
+        if delivery.manifest.is_some() {
+            self.manifest = delivery.manifest.take();
+        }
+        result?;
+        let mut summary = delivery.summary;
+        let mut warnings = self.open_warnings.clone();
+        warnings.append(&mut summary.warnings);
+        summary.warnings = warnings;
+        if self.kind == BundleKind::BgzfTar && !self.has_bgzf_eof_block() {
+            summary
+                .warnings
+                .push("the file does not end with the BGZF end-of-file block".to_string());
+        }
+        Ok(summary)
+    }
+
+    /// The decompressed (tar) stream of the file, counting compressed bytes read into `counter`.
+    fn decompressed(
+        &self,
+        threads: usize,
+        counter: Arc<AtomicU64>,
+    ) -> Result<Box<dyn Read>, BundleError> {
+        let file = File::open(&self.path).map_err(|e| BundleError::io(&self.path, "opening", e))?;
+        let counted = CountingFile::new(file, counter);
+        Ok(match self.kind {
+            BundleKind::BgzfTar => match NonZeroUsize::new(threads).filter(|n| n.get() > 1) {
+                Some(workers) => Box::new(bgzf::io::MultithreadedReader::with_worker_count(
+                    workers, counted,
+                )),
+                None => Box::new(bgzf::io::Reader::new(counted)),
+            },
+            BundleKind::GzipTar | BundleKind::GzipFile => Box::new(MultiGzDecoder::new(
+                BufReader::with_capacity(64 * 1024, counted),
+            )),
+            _ => Box::new(BufReader::with_capacity(64 * 1024, counted)),
+        })
+    }
+
+    fn stream_tar_kind(
+        &self,
+        position: &Position,
+        delivery: &mut Delivery<'_, '_>,
+    ) -> Result<(), BundleError> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let input = self.decompressed(
+            self.threads,
+            position.compressed_counter().unwrap_or(counter),
+        )?;
+        match stream_tar(input, position, &mut |raw| {
+            delivery.offer(raw)?;
+            Ok(Flow::Continue)
+        }) {
+            Ok(end) => {
+                if let Some(problem) = end.trailer_problem {
+                    delivery.summary.warnings.push(format!(
+                        "damaged data after the end of the tar archive: {problem}"
+                    ));
+                }
+                delivery.finish()?;
+                if !end.saw_end_marker {
+                    return Err(delivery.corrupt(
+                        None,
+                        io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "input ends without the tar end-of-archive block (truncated?)",
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Err(StreamError::Sink(e)) => Err(e),
+            Err(StreamError::Io(e)) => Err(delivery.corrupt(None, e)),
+        }
+    }
+
+    /// Looks at the first entries of a tar for `bundle-format.json`; checks it when found.
+    /// Damage found here is left for [`for_each_entry`](Self::for_each_entry) to report, after it
+    /// has delivered what precedes it.
+    fn probe_tar(&mut self) -> Result<(), BundleError> {
+        let position = Position::new(None);
+        let input = self.decompressed(1, Arc::new(AtomicU64::new(0)))?;
+        let mut finder = TopFinder::bounded(PROBE_ENTRIES);
+        let mut skipped_bytes = 0u64;
+        let mut found: Option<(String, FormatStamp)> = None;
+        let path = self.path.clone();
+        let mut on_entry = |raw: RawEntry<'_>| -> Result<Flow, BundleError> {
+            if raw.kind != RawKind::Regular {
+                return Ok(Flow::Continue);
+            }
+            if let Some(top) = finder.format_file_top(raw.name) {
+                if finder.all_under(&top) && raw.size <= MAX_FORMAT_FILE_BYTES {
+                    let mut bytes = Vec::new();
+                    if raw.reader.take(raw.size).read_to_end(&mut bytes).is_err() {
+                        return Ok(Flow::Stop);
+                    }
+                    let stamp = read_stamp(&path, crate::format::FORMAT_FILE, &bytes)?;
+                    found = Some((top, stamp));
+                    return Ok(Flow::Stop);
+                }
+            }
+            finder.note(raw.name);
+            skipped_bytes += raw.size;
+            if finder.exhausted() || skipped_bytes > PROBE_BYTES {
+                return Ok(Flow::Stop);
+            }
+            Ok(Flow::Continue)
+        };
+        match stream_tar(input, &position, &mut on_entry) {
+            Err(StreamError::Sink(e)) => return Err(e),
+            Ok(_) | Err(StreamError::Io(_)) => {}
+        }
+        if let Some((top, stamp)) = found {
+            self.top = Some(top);
+            self.stamp = Some(stamp);
+        }
+        Ok(())
+    }
+
+    fn open_directory(&mut self) -> Result<(), BundleError> {
+        let found = dir_source::find_root(&self.path)?;
+        self.root = found.root;
+        if let Some(stamp) = found.stamp {
+            self.stamp = Some(stamp);
+            self.top = Some(String::new());
+            if let Some(bytes) = dir_source::manifest_bytes(&self.path, &self.root)? {
+                match parse_manifest(&self.path, &bytes)? {
+                    Ok(manifest) => self.manifest = Some(manifest),
+                    Err(warning) => self.open_warnings.push(warning),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A single file (inflated when gzip-compressed) as one entry named after it.
+    fn stream_single(&self, delivery: &mut Delivery<'_, '_>) -> Result<(), BundleError> {
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input".to_string());
+        let (name, size) = if self.kind == BundleKind::GzipFile {
+            let name = file_name
+                .strip_suffix(".gz")
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&file_name)
+                .to_string();
+            // The size must be known before the entry is handed out: count it in a first pass.
+            let mut counting = self.decompressed(1, Arc::new(AtomicU64::new(0)))?;
+            let size = io::copy(&mut counting, &mut io::sink())
+                .map_err(|e| delivery.corrupt(Some(&name), e))?;
+            (name, size)
+        } else {
+            let size = std::fs::metadata(&self.path)
+                .map_err(|e| BundleError::io(&self.path, "reading metadata", e))?
+                .len();
+            (file_name, size)
+        };
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut reader = self.decompressed(1, counter)?;
+        delivery.offer(RawEntry {
+            name: name.as_bytes(),
+            kind: RawKind::Regular,
+            size,
+            reader: &mut reader,
+        })?;
+        delivery.finish()
+    }
+
+    fn has_bgzf_eof_block(&self) -> bool {
+        use std::io::{Seek, SeekFrom};
+        let Ok(mut file) = File::open(&self.path) else {
+            return false;
+        };
+        let mut tail = [0u8; 28];
+        file.seek(SeekFrom::End(-28)).is_ok()
+            && file.read_exact(&mut tail).is_ok()
+            && tail == BGZF_EOF
+    }
+}
