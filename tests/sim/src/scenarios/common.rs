@@ -1,0 +1,89 @@
+//! Pieces every scenario uses: the provision under investigation and the other provisions
+//! running at the same time.
+
+use crate::baseline::{self, Timing};
+use crate::clock::{Ms, MINUTE, SECOND};
+use crate::provision::{self, Outcome, Spec};
+use crate::workflow::Version;
+use crate::world::World;
+
+/// Adds the VM the scenario is about, placed on the first CN, in state `provisioning`.
+pub fn target_vm(
+    world: &mut World,
+    brand: &str,
+    image: usize,
+    package: usize,
+    created: Ms,
+) -> String {
+    let mut rng = world.rng.fork("target-vm");
+    let image_uuid = world.images[image].uuid.clone();
+    let server = world.cns[0].server_uuid.clone();
+    let mut vm = baseline::new_customer_vm(
+        world,
+        &mut rng,
+        brand,
+        &image_uuid,
+        package,
+        Some(&server),
+        created,
+    );
+    vm.state = "provisioning".into();
+    vm.zone_state = "configured".into();
+    let uuid = vm.uuid.clone();
+    world.vms.push(vm);
+    uuid
+}
+
+/// Other provisions around the story that succeed on the healthy CNs.
+pub fn noise_provisions(world: &mut World, timing: &Timing, version: Version) {
+    let mut rng = world.rng.fork("noise-provisions");
+    let offsets: [Ms; 3] = [-14 * MINUTE, 50 * SECOND, 7 * MINUTE];
+    for (i, offset) in offsets.iter().enumerate() {
+        let server = world.cns[1 + i % (world.cns.len() - 1)].server_uuid.clone();
+        let (brand, image) = if i == 1 { ("kvm", 1) } else { ("joyent", 0) };
+        let image_uuid = world.images[image].uuid.clone();
+        let start = timing.anchor + offset + rng.range(0, 20_000);
+        let mut vm = baseline::new_customer_vm(
+            world,
+            &mut rng,
+            brand,
+            &image_uuid,
+            i % 3,
+            Some(&server),
+            start,
+        );
+        vm.state = "provisioning".into();
+        let uuid = vm.uuid.clone();
+        world.vms.push(vm);
+        let boot = provision::boot_time(&mut rng, brand);
+        let story = provision::run(
+            world,
+            Spec {
+                vm_uuid: uuid.clone(),
+                version,
+                start,
+                outcome: Outcome::Succeeded,
+                image_import: None,
+                boot_time: boot,
+                diagnosis: None,
+                slow: Vec::new(),
+            },
+        );
+        healthy_zone_files(world, &uuid, story.booted);
+    }
+}
+
+/// The files a successfully provisioned VM leaves in its zone.
+pub fn healthy_zone_files(world: &mut World, vm_uuid: &str, booted: Ms) {
+    let brand = world.vm(vm_uuid).brand.clone();
+    if brand == "kvm" {
+        let run = crate::zonefiles::QemuRun {
+            started: booted,
+            output: vec!["char device redirected to /dev/pts/3 (label serial0)".into()],
+            evidence: crate::zonefiles::QemuEvidence::None,
+        };
+        crate::zonefiles::kvm(world, vm_uuid, &[run]);
+    } else {
+        crate::zonefiles::os_zone(world, vm_uuid, booted, false, None);
+    }
+}
