@@ -1,4 +1,40 @@
+//! `triton-collect`: gathers what a failed Triton provision left behind (jobs, API objects,
+//! core-zone and compute-node logs, command output) into one support bundle.
+
+mod api_output;
+mod app;
+mod cli;
+mod compute_nodes;
+mod confine;
+mod context;
+mod discovery;
+mod exec;
+mod fanout;
+mod ids;
+mod inspect;
+mod os;
+mod plan;
+mod redact;
+mod report;
+mod rotated;
+mod runner;
+mod scope;
+mod size;
+mod sources;
+mod timespec;
+mod window;
+
+use clap::Parser;
+
 fn main() {
-    eprintln!("triton-collect: not implemented yet");
-    std::process::exit(3);
+    os::ensure_platform_path();
+    let argv = cli::Cli::argv();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { cli::EXIT_USAGE } else { 0 });
+        }
+    };
+    std::process::exit(app::run(cli, argv));
 }

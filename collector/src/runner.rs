@@ -1,0 +1,576 @@
+//! The one place every limit is enforced: per-command timeout, per-file cap, total cap, overall
+//! deadline, redaction, zone-root confinement. Every attempt becomes a manifest item, collected
+//! or not, so the bundle tells "not there" from "not looked at".
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use triton_bundle::layout;
+use triton_bundle::manifest::{Item, Origin};
+
+use crate::api_output::{self, ApiAnswer};
+use crate::confine::{Confinement, Refusal};
+use crate::exec::{self, CommandOutput, LineFilter, RunLimits};
+use crate::plan::{Action, OutputFilter, Task};
+use crate::redact;
+
+/// Error text prefix for things that do not exist on the host: not a collection failure.
+pub const NOT_FOUND: &str = "not found";
+/// Error text prefix for things left out on purpose (devices, FIFOs, sockets): not a failure.
+pub const SKIPPED: &str = "skipped:";
+
+/// Where collected bytes go.
+pub trait Sink {
+    fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String>;
+}
+
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Sink for triton_bundle::BundleWriter {
+    fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String> {
+        self.add_bytes(rel_path, data)
+            .map(|a| Stored {
+                bytes: a.bytes,
+                sha256: a.sha256,
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The limits of one run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub max_file_bytes: u64,
+    pub command_timeout: Duration,
+    pub deadline: Instant,
+    pub redact: bool,
+}
+
+/// Whether an item means the bundle is missing something (as opposed to a thing that simply
+/// does not exist on the host).
+pub fn is_failure(item: &Item) -> bool {
+    item.timed_out
+        || item.truncated
+        || item
+            .error
+            .as_deref()
+            .is_some_and(|e| !e.starts_with(NOT_FOUND) && !e.starts_with(SKIPPED))
+}
+
+pub struct Runner<'a> {
+    host_root: PathBuf,
+    /// Server uuid of this host (bundle paths of files and commands).
+    pub host: String,
+    limits: Limits,
+    sink: Option<&'a mut dyn Sink>,
+    stored_bytes: u64,
+    stored_paths: std::collections::HashSet<String>,
+    pub items: Vec<Item>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner storing into `sink`; without a sink (dry run) nothing is stored.
+    pub fn new(
+        host_root: PathBuf,
+        host: String,
+        limits: Limits,
+        sink: Option<&'a mut dyn Sink>,
+    ) -> Self {
+        Runner {
+            host_root,
+            host,
+            limits,
+            sink,
+            stored_bytes: 0,
+            stored_paths: Default::default(),
+            items: Vec::new(),
+        }
+    }
+
+    /// Bytes still allowed under the total cap.
+    pub fn remaining_bytes(&self) -> u64 {
+        self.limits.max_bytes.saturating_sub(self.stored_bytes)
+    }
+
+    pub fn remaining_time(&self) -> Duration {
+        self.limits
+            .deadline
+            .saturating_duration_since(Instant::now())
+    }
+
+    /// Why nothing more may be collected, if so.
+    pub fn stop_reason(&self) -> Option<String> {
+        if crate::os::interrupted() {
+            return Some("not collected: interrupted (SIGINT/SIGTERM)".to_string());
+        }
+        if Instant::now() >= self.limits.deadline {
+            return Some("not collected: overall deadline reached".to_string());
+        }
+        if self.remaining_bytes() == 0 {
+            return Some(format!(
+                "not collected: total size cap ({}) reached",
+                crate::size::human(self.limits.max_bytes)
+            ));
+        }
+        None
+    }
+
+    /// Executes one planned task and records its item; returns the item's index.
+    pub fn run(&mut self, task: &Task) -> usize {
+        match &task.action {
+            Action::File { path, within } => self.file(&task.source, path, within),
+            Action::Command {
+                argv,
+                name,
+                filter,
+                absent_when,
+            } => {
+                self.command(&task.source, name, argv, filter.clone(), absent_when)
+                    .0
+            }
+            Action::Note { path, error } => {
+                let mut item = self.blank_item(&task.source, Origin::File { path: path.clone() });
+                item.error = Some(error.clone());
+                self.push(item)
+            }
+        }
+    }
+
+    fn blank_item(&self, source: &str, origin: Origin) -> Item {
+        Item {
+            source: source.to_string(),
+            host: Some(self.host.clone()),
+            path: None,
+            origin,
+            exit_status: None,
+            http_status: None,
+            duration_ms: 0,
+            bytes: 0,
+            original_bytes: None,
+            sha256: None,
+            sliced: false,
+            truncated: false,
+            timed_out: false,
+            redactions: Default::default(),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, item: Item) -> usize {
+        self.items.push(item);
+        self.items.len() - 1
+    }
+
+    /// Copies one file of this host (tail kept when over the cap).
+    pub fn file(&mut self, source: &str, path: &str, within: &str) -> usize {
+        let started = Instant::now();
+        let mut item = self.blank_item(
+            source,
+            Origin::File {
+                path: path.to_string(),
+            },
+        );
+        if let Some(reason) = self.stop_reason() {
+            item.error = Some(reason);
+            return self.push(item);
+        }
+        let confinement = if within == "/" {
+            Confinement::global(&self.host_root)
+        } else {
+            Confinement::zone(&self.host_root, within)
+        };
+        match read_capped(
+            &confinement,
+            path,
+            self.limits.max_file_bytes.min(self.remaining_bytes()),
+        ) {
+            Ok((data, original, truncated)) => {
+                item.original_bytes = Some(original);
+                item.truncated = truncated;
+                // TODO(log engine): slice time-ordered logs to the window by record time here
+                // (binary search on offsets for sorted files) instead of keeping the tail.
+                let rel = layout::host_file(&self.host, path);
+                self.store(&mut item, rel, data);
+            }
+            Err(Refusal::NotFound) => item.error = Some(NOT_FOUND.to_string()),
+            Err(refusal) => item.error = Some(refusal.to_string()),
+        }
+        item.duration_ms = started.elapsed().as_millis() as u64;
+        self.push(item)
+    }
+
+    /// Runs a command and stores its output; returns the item index and the output (for
+    /// callers that parse it).
+    pub fn command(
+        &mut self,
+        source: &str,
+        name: &str,
+        argv: &[String],
+        filter: Option<OutputFilter>,
+        absent_when: &[&str],
+    ) -> (usize, Option<CommandOutput>) {
+        if let Some(reason) = self.stop_reason() {
+            let mut item = self.blank_item(
+                source,
+                Origin::Command {
+                    argv: argv.to_vec(),
+                },
+            );
+            item.error = Some(reason);
+            return (self.push(item), None);
+        }
+        let output = self.execute(argv, filter);
+        let index = self.record_command(
+            source,
+            name,
+            argv,
+            output.as_ref().map_err(String::as_str),
+            absent_when,
+        );
+        (index, output.ok())
+    }
+
+    /// Runs a command under the limits without recording it.
+    pub fn execute(
+        &self,
+        argv: &[String],
+        filter: Option<OutputFilter>,
+    ) -> Result<CommandOutput, String> {
+        let limits = RunLimits {
+            timeout: self.limits.command_timeout.min(self.remaining_time()),
+            max_stdout: self.limits.max_file_bytes.min(self.remaining_bytes()),
+        };
+        let line_filter: Option<LineFilter> = filter.map(|f| match f {
+            OutputFilter::ZpoolHistory { needles, window } => Box::new(move |line: &[u8]| {
+                crate::plan::zpool_history_keeps(line, &needles, &window)
+            }) as LineFilter,
+        });
+        exec::run(argv, &limits, line_filter).map_err(|e| format!("cannot run {}: {e}", argv[0]))
+    }
+
+    /// The limits the compute-node fan-out runs under.
+    pub fn executor(&self) -> crate::fanout::Executor {
+        crate::fanout::Executor {
+            command_timeout: self.limits.command_timeout,
+            deadline: self.limits.deadline,
+            max_output: self.limits.max_file_bytes,
+        }
+    }
+
+    /// Records the result of a command run earlier (stored as `commands/<name>.out`).
+    pub fn record_command(
+        &mut self,
+        source: &str,
+        name: &str,
+        argv: &[String],
+        output: Result<&CommandOutput, &str>,
+        absent_when: &[&str],
+    ) -> usize {
+        let mut item = self.blank_item(
+            source,
+            Origin::Command {
+                argv: argv.to_vec(),
+            },
+        );
+        let out = match output {
+            Ok(out) => out,
+            Err(e) => {
+                item.error = Some(e.to_string());
+                return self.push(item);
+            }
+        };
+        item.duration_ms = out.duration.as_millis() as u64;
+        item.exit_status = out.status;
+        item.timed_out = out.timed_out;
+        item.truncated = out.truncated;
+        item.original_bytes = Some(out.original_bytes);
+        item.sliced = out.original_bytes > out.stdout.len() as u64 && !out.truncated;
+        let stderr_tail = out.stderr_tail();
+        if out.interrupted {
+            item.error = Some("interrupted (SIGINT/SIGTERM); partial output kept".to_string());
+        } else if out.timed_out {
+            item.error = Some(format!(
+                "timed out after {} s (process group killed, partial output kept)",
+                self.limits.command_timeout.as_secs()
+            ));
+        } else if out.truncated {
+            item.error = Some(format!(
+                "output cut at {} (process killed)",
+                crate::size::human(out.stdout.len() as u64)
+            ));
+        } else if out.status != Some(0) {
+            let absent = absent_when.iter().any(|m| {
+                stderr_tail.contains(m) || String::from_utf8_lossy(&out.stderr).contains(m)
+            });
+            let status = out
+                .status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "signal".into());
+            item.error = Some(if absent {
+                format!("{NOT_FOUND}: {stderr_tail}")
+            } else {
+                format!("exit {status}: {stderr_tail}")
+            });
+        }
+        if !out.stdout.is_empty() || item.error.is_none() {
+            let rel = layout::host_command(&self.host, name);
+            self.store(&mut item, rel, out.stdout.clone());
+        }
+        self.push(item)
+    }
+
+    /// Calls an `sdc-*` API wrapper and stores the body under `api/<service>/<url>.json`.
+    pub fn api(
+        &mut self,
+        source: &str,
+        service: &str,
+        argv: &[String],
+        url: &str,
+    ) -> (usize, Option<ApiAnswer>) {
+        let mut item = self.blank_item(
+            source,
+            Origin::Command {
+                argv: argv.to_vec(),
+            },
+        );
+        item.host = None;
+        if let Some(reason) = self.stop_reason() {
+            item.error = Some(reason);
+            return (self.push(item), None);
+        }
+        let out = match self.execute(argv, None) {
+            Ok(out) => out,
+            Err(e) => {
+                item.error = Some(e);
+                return (self.push(item), None);
+            }
+        };
+        item.duration_ms = out.duration.as_millis() as u64;
+        item.exit_status = out.status;
+        item.timed_out = out.timed_out;
+        item.truncated = out.truncated;
+        item.original_bytes = Some(out.original_bytes);
+        let answer = api_output::parse(&out.stdout);
+        item.http_status = answer.status;
+        if out.interrupted {
+            item.error = Some("interrupted (SIGINT/SIGTERM)".to_string());
+        } else if out.timed_out {
+            item.error = Some(format!(
+                "timed out after {} s (process group killed)",
+                self.limits.command_timeout.as_secs()
+            ));
+        } else if answer.status.is_none() {
+            let why = if out.stderr_tail().is_empty() {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            } else {
+                out.stderr_tail()
+            };
+            item.error = Some(format!(
+                "no HTTP answer (exit {}): {why}",
+                out.status.unwrap_or(-1)
+            ));
+        } else if answer.status == Some(404) {
+            item.error = Some(format!("{NOT_FOUND}: {}", answer.error_summary()));
+        } else if !answer.is_success() {
+            item.error = Some(answer.error_summary());
+        }
+        if answer.status.is_some() {
+            let rel = layout::api(service, url);
+            self.store(&mut item, rel, answer.body.clone());
+        }
+        let index = self.push(item);
+        (index, answer.status.map(|_| answer))
+    }
+
+    /// Redacts, applies the total cap and stores; sets the item's path, sizes and hash.
+    fn store(&mut self, item: &mut Item, rel: String, data: Vec<u8>) {
+        let Some(sink) = self.sink.as_deref_mut() else {
+            return;
+        };
+        if self.stored_paths.contains(&rel) {
+            item.error = Some(format!("already collected as {rel}"));
+            return;
+        }
+        let data = if self.limits.redact {
+            let (clean, counts) = redact::redact(&data);
+            item.redactions = counts;
+            clean
+        } else {
+            data
+        };
+        let room = self.limits.max_bytes.saturating_sub(self.stored_bytes) as usize;
+        let data = if data.len() > room {
+            item.truncated = true;
+            item.error
+                .get_or_insert_with(|| "cut at the total size cap (tail kept)".to_string());
+            data[data.len() - room..].to_vec()
+        } else {
+            data
+        };
+        match sink.store(&rel, &data) {
+            Ok(stored) => {
+                self.stored_bytes += stored.bytes;
+                self.stored_paths.insert(rel.clone());
+                item.path = Some(rel);
+                item.bytes = stored.bytes;
+                item.sha256 = Some(stored.sha256);
+            }
+            Err(e) => item.error = Some(format!("could not store in the bundle: {e}")),
+        }
+    }
+}
+
+/// Reads a file through the confinement: the whole file, or its last `cap` bytes.
+/// Returns `(data, original size, truncated)`.
+fn read_capped(
+    confinement: &Confinement,
+    path: &str,
+    cap: u64,
+) -> Result<(Vec<u8>, u64, bool), Refusal> {
+    let (mut file, meta) = confinement.open_file(path)?;
+    let size = meta.len();
+    let truncated = size > cap;
+    if truncated {
+        file.seek(SeekFrom::Start(size - cap))
+            .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    }
+    let mut data = Vec::with_capacity(size.min(cap) as usize);
+    file.take(cap)
+        .read_to_end(&mut data)
+        .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    if truncated {
+        // Start at a line: a cut line is useless to a reader and could hide a secret's name
+        // from the redaction.
+        let start = data
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(data.len(), |i| i + 1);
+        data.drain(..start);
+    }
+    Ok((data, size, truncated))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    struct MemorySink {
+        entries: BTreeMap<String, Vec<u8>>,
+    }
+
+    impl Sink for MemorySink {
+        fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String> {
+            self.entries.insert(rel_path.to_string(), data.to_vec());
+            Ok(Stored {
+                bytes: data.len() as u64,
+                sha256: "x".into(),
+            })
+        }
+    }
+
+    fn limits(max_bytes: u64, max_file: u64) -> Limits {
+        Limits {
+            max_bytes,
+            max_file_bytes: max_file,
+            command_timeout: Duration::from_secs(1),
+            deadline: Instant::now() + Duration::from_secs(30),
+            redact: true,
+        }
+    }
+
+    #[test]
+    fn files_are_capped_redacted_and_missing_ones_recorded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("var/log")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("var/log/a.log"),
+            "0123456789\nsecret_token=x\n",
+        )
+        .expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(1000, 20),
+            Some(&mut sink),
+        );
+        let i = runner.file("a", "/var/log/a.log", "/");
+        let item = runner.items[i].clone();
+        assert!(item.truncated);
+        assert_eq!(item.original_bytes, Some(26));
+        assert_eq!(item.redactions.get(redact::RULE_CONFIG), Some(&1));
+        let j = runner.file("b", "/var/log/missing.log", "/");
+        assert_eq!(runner.items[j].error.as_deref(), Some(NOT_FOUND));
+        assert!(!is_failure(&runner.items[j]));
+        drop(runner);
+        let stored = &sink.entries["hosts/S/files/var/log/a.log"];
+        assert_eq!(stored, b"secret_token=[REDACTED]\n");
+    }
+
+    #[test]
+    fn commands_time_out_and_are_recorded() {
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new("/".into(), "S".into(), limits(1000, 1000), Some(&mut sink));
+        let argv: Vec<String> = ["/bin/sh", "-c", "echo part; sleep 20"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (i, _) = runner.command("slow", "slow", &argv, None, &[]);
+        let item = runner.items[i].clone();
+        assert!(item.timed_out);
+        assert!(is_failure(&item));
+        assert_eq!(item.path.as_deref(), Some("hosts/S/commands/slow.out"));
+        let argv: Vec<String> = [
+            "/bin/sh",
+            "-c",
+            "echo 'No such zone configured' >&2; exit 1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (j, _) = runner.command("vmadm.get", "vmadm-get-x", &argv, None, &["No such zone"]);
+        assert!(runner.items[j]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(NOT_FOUND)));
+    }
+
+    #[test]
+    fn total_cap_and_deadline_stop_collection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("f"), "0123456789").expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(10, 100),
+            Some(&mut sink),
+        );
+        runner.file("a", "/f", "/");
+        let i = runner.file("b", "/f", "/");
+        assert!(runner.items[i]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("total size cap")));
+        let mut l = limits(100, 100);
+        l.deadline = Instant::now();
+        let mut runner = Runner::new(dir.path().into(), "S".into(), l, None);
+        let i = runner.file("a", "/f", "/");
+        assert!(runner.items[i]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("deadline")));
+    }
+}
