@@ -543,6 +543,7 @@ pub fn cn_streams(era: Era, hostname: &str) -> Vec<(String, Rotation)> {
 
 pub const CN_AGENT_LOG: &str = "/var/svc/log/smartdc-agent-cn-agent:default.log";
 pub const VM_AGENT_LOG: &str = "/var/svc/log/smartdc-agent-vm-agent:default.log";
+pub const NET_AGENT_LOG: &str = "/var/svc/log/smartdc-agent-net-agent:default.log";
 pub const PROVISIONER_LOG: &str = "/var/svc/log/smartdc-agent-provisioner:default.log";
 pub const HEARTBEATER_LOG: &str = "/var/svc/log/smartdc-agent-heartbeater:default.log";
 pub const VMADMD_LOG: &str = "/var/svc/log/system-smartdc-vmadmd:default.log";

@@ -7,8 +7,10 @@
 //! (`sim/state.json`) and the ground truth (`expected.json`). Everything derives from the seed, so
 //! the same seed always gives a byte-identical tree.
 
+pub mod actions;
 pub mod baseline;
 pub mod clock;
+pub mod cn_side;
 pub mod dapi;
 pub mod formats;
 pub mod hostfiles;

@@ -141,6 +141,14 @@ impl Logs {
         }
     }
 
+    /// The records of one stream so far, for a story that changes what was already logged
+    /// (a restarted service logs with a new pid from then on).
+    pub fn entries_mut(&mut self, root: &str, path: &str) -> Option<&mut Vec<Entry>> {
+        self.streams
+            .get_mut(&(root.to_string(), path.to_string()))
+            .map(|s| &mut s.entries)
+    }
+
     pub fn streams(&self) -> impl Iterator<Item = &Stream> {
         self.streams.values()
     }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::baseline::{CN_AGENT_LOG, HEARTBEATER_LOG, PROVISIONER_LOG, VMADMD_LOG, VM_AGENT_LOG};
+use crate::baseline::{
+    CN_AGENT_LOG, HEARTBEATER_LOG, NET_AGENT_LOG, PROVISIONER_LOG, VMADMD_LOG, VM_AGENT_LOG,
+};
 use crate::clock::{self, Ms, HOUR, MINUTE, SECOND};
 use crate::formats::bunyan::{self, Logger};
 use crate::formats::heartbeater;
@@ -158,20 +160,13 @@ fn core_chatter(world: &mut World, rng: &mut SimRng, svc: Svc, start: Ms, end: M
         };
         let record = if svc == Svc::WfRunner {
             match n % 3 {
-                0 => log.debug(
+                // node-workflow `lib/runner.js`.
+                0 | 1 => log.debug(
                     t,
-                    &[(
-                        "runner",
-                        json!({"uuid": world.zone("workflow").uuid, "active_at": clock::iso_ms(t)}),
-                    )],
-                    "Runner active",
+                    &[("runner", json!(world.zone("workflow").uuid))],
+                    "Runner is active",
                 ),
-                1 => log.info(
-                    t,
-                    &[("queued", json!(0))],
-                    "Runner run: checking for queued jobs",
-                ),
-                _ => log.debug(t, &[], "Runner idle"),
+                _ => log.info(t, &[], "Runner idle."),
             }
         } else {
             restify::audit(
@@ -272,35 +267,51 @@ fn agent_chatter(world: &mut World, rng: &mut SimRng, cn: &str, start: Ms, end: 
         n += 1;
         match era {
             Era::Modern => {
+                // sdc-cn-agent `lib/app.js` (heartbeats and status posts to CNAPI),
+                // `lib/task_agent/task_agent.js` (`<task> task params`).
                 let cn_agent = Logger::new("cn-agent", &host.hostname, host.pid("cn-agent"));
                 let line = if n.is_multiple_of(4) {
                     cn_agent.info(
                         t,
                         &[
                             ("req_id", json!(rng.uuid())),
-                            ("task", json!("server_sysinfo")),
+                            ("task", json!({"task": "server_sysinfo", "params": {}})),
                         ],
-                        "dispatching task to child process",
+                        "server_sysinfo task params",
                     )
+                } else if n.is_multiple_of(2) {
+                    cn_agent.debug(t, &[], "Posted status to CNAPI")
                 } else {
-                    cn_agent.debug(
-                        t,
-                        &[("server_uuid", json!(host.server_uuid))],
-                        "posting status update to CNAPI",
-                    )
+                    cn_agent.debug(t, &[], "Posted heartbeat to CNAPI")
                 };
                 world.logs.push(&root, CN_AGENT_LOG, t, line);
                 if n.is_multiple_of(3) {
+                    // sdc-vm-agent `lib/vm-agent.js`: the periodic comparison with VMAPI.
                     let vm_agent = Logger::new("vm-agent", &host.hostname, host.pid("vm-agent"));
                     world.logs.push(
                         &root,
                         VM_AGENT_LOG,
                         t + 400,
-                        vm_agent.debug(
+                        vm_agent.info(
                             t + 400,
-                            &[("vms", json!(running + stopped))],
-                            "periodic full update of VMs to VMAPI",
+                            &[],
+                            "No difference between vmadm and VMAPI, no need for PUT /vms",
                         ),
+                    );
+                }
+                if n.is_multiple_of(5) {
+                    // sdc-net-agent `lib/nic-fsm.js`, `lib/net-fsm.js`: periodic refreshes.
+                    let net_agent = Logger::new("net-agent", &host.hostname, host.pid("net-agent"));
+                    let msg = if n.is_multiple_of(10) {
+                        "Refreshed network information"
+                    } else {
+                        "Refreshed NIC information"
+                    };
+                    world.logs.push(
+                        &root,
+                        NET_AGENT_LOG,
+                        t + 700,
+                        net_agent.info(t + 700, &[], msg),
                     );
                 }
             }
@@ -327,7 +338,7 @@ fn agent_chatter(world: &mut World, rng: &mut SimRng, cn: &str, start: Ms, end: 
                 &root,
                 VMADMD_LOG,
                 t + 100,
-                vmadmd.debug(t + 100, &[], "checking for VMs that need autoboot"),
+                vmadmd.debug(t + 100, &[], "/usr/bin/sysinfo"),
             );
         }
         t += match era {
@@ -352,49 +363,28 @@ fn background_task(world: &mut World, rng: &mut SimRng, cn: &str, t: Ms) {
         return;
     }
     let vm = vms[rng.below(vms.len())].clone();
-    let (dir, merged, name, module) = match world.era {
-        Era::Modern => (
-            "/var/log/cn-agent",
-            "cn-agent-tasks.log",
-            "cn-agent-tasks",
-            "cn-agent/lib/backends/smartos/tasks/machine_load.js",
-        ),
-        Era::Legacy => (
-            "/var/log/provisioner",
-            "provisioner.log",
-            "provisioner_tasks",
-            "provisioner/tasks/machine_load",
-        ),
-    };
+    // The same child-task records as a provision's tasks (see `cn_side`), for machine_load.
+    let legacy = world.era == Era::Legacy;
     let pid = rng.pid();
-    let path = format!("{dir}/logs/{t}-{pid}-machine_load.log");
-    world.declare(
-        cn,
-        &path,
-        logs::Rotation::TaskMerge {
-            dir: dir.into(),
-            merged: merged.into(),
-            name: name.into(),
-            nodename: host.hostname.clone(),
-        },
+    let req_id = rng.uuid();
+    let task_id = rng.uuid();
+    let (path, log) = crate::cn_side::task_log(world, cn, legacy, "machine_load", t, pid, &req_id);
+    let params = json!({"uuid": vm, "req_id": req_id});
+    crate::cn_side::task_start_records(
+        world, cn, legacy, &path, &log, &task_id, t, &req_id, params,
     );
-    let log = Logger::new(module, &host.hostname, pid).child("req_id", rng.uuid());
     let root = host.root.clone();
     world.logs.push(
         &root,
         &path,
-        t,
-        log.info(t, &[("uuid", json!(vm))], "machine_load task starting"),
-    );
-    world
-        .logs
-        .push(&root, &path, t + 180, log.debug(t + 180, &[], "loading VM"));
-    world.logs.push(
-        &root,
-        &path,
         t + 420,
-        log.info(t + 420, &[], "task completed successfully"),
+        log.info(
+            t + 420,
+            &[("event", json!({"req_id": req_id}))],
+            "Received event (finish) from task instance",
+        ),
     );
+    crate::cn_side::task_end_record(world, cn, legacy, pid, t + 440, &req_id);
 }
 
 /// Writes about `scale`×100 MB of older history into rotated files an hour before the rendered

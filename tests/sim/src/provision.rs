@@ -9,14 +9,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::baseline::{CN_AGENT_LOG, PROVISIONER_LOG, VM_AGENT_LOG};
+use crate::baseline::VM_AGENT_LOG;
 use crate::clock::{self, Ms, MINUTE, SECOND};
 use crate::formats::bunyan::{self, Logger};
 use crate::formats::restify::{self, Request};
-use crate::logs::Rotation;
 use crate::rng::SimRng;
 use crate::workflow::{self, Facts, Version};
-use crate::world::{ev, ExpectedProvision, Svc, World};
+use crate::world::{ExpectedProvision, Svc, World};
 
 /// How the provision ends.
 #[derive(Debug, Clone)]
@@ -137,10 +136,14 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
     world.svc_log(
         Svc::Vmapi,
         t + 4,
+        // sdc-vmapi `lib/endpoints/vms.js` (createVm's network pre-filtering).
         vmapi_logger.info(
             t + 4,
-            &[("vm_uuid", json!(vm.uuid)), ("owner_uuid", json!(vm.owner))],
-            "CreateVm: validating provision payload",
+            &[(
+                "filteredNetworks",
+                json!({"netInfo": [], "networks": [world.networks[1].uuid], "fabrics": [], "pools": []}),
+            )],
+            "filteredNetworks complete",
         ),
     );
     t += rng.range(40, 300);
@@ -217,11 +220,6 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
         .child("runner_uuid", world.zone("workflow").uuid.clone());
     let job_log = runner.child("job_uuid", job_uuid.clone());
     let started = created_at + rng.range(300, 2500);
-    world.svc_log(
-        Svc::WfRunner,
-        started,
-        job_log.info(started, &[], "Running job"),
-    );
     t = started + rng.range(5, 30);
     let mut chain_results = Vec::new();
     let mut vm_exists = false;
@@ -256,12 +254,19 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
             nics_provisioned,
         };
         let result = workflow::success_result(task, &facts);
-        world.svc_log(
-            Svc::WfRunner,
-            begin,
-            job_log.debug(begin, &[("task", json!(task))], "Running task"),
-        );
         match task {
+            "cnapi.wait_on_vm_ticket" => {
+                let at = end - 20;
+                let line = workflow::task_logger(world, &mut rng, task, &job_uuid).info(
+                    at,
+                    &[(
+                        "ticket",
+                        json!({"id": vm.uuid, "scope": "vm", "status": "active", "action": "provision"}),
+                    )],
+                    "ticket status after wait",
+                );
+                world.svc_log(Svc::WfRunner, at, line);
+            }
             "cnapi.get_servers" | "cnapi.filter_servers" => end += rng.range(500, 4000),
             "dapi.get_allocation" => {
                 end += rng.range(800, 3000);
@@ -328,7 +333,7 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
                     _ => None,
                 };
                 let id = story.image_task_id.clone();
-                let path = cn_task(
+                let path = crate::cn_side::cn_task(
                     world,
                     &mut rng,
                     &spec,
@@ -390,7 +395,7 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
                     _ => None,
                 };
                 let id = story.create_task_id.clone();
-                let path = cn_task(
+                let path = crate::cn_side::cn_task(
                     world,
                     &mut rng,
                     &spec,
@@ -407,10 +412,11 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
                 story.create_started = begin_cn;
                 story.create_finished = task_end;
                 story.booted = begin_cn + rng.range(6_000, 11_000);
-                story.vmadm_log = Some(vmadm_log(
+                story.vmadm_log = Some(crate::cn_side::vmadm_log(
                     world,
                     &mut rng,
                     &spec,
+                    &req_id,
                     begin_cn,
                     story.booted,
                     task_end,
@@ -506,19 +512,6 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
                 t = end + rng.range(10, 80);
                 failed_error = Some(error);
             }
-            world.svc_log(
-                Svc::WfRunner,
-                t - 5,
-                job_log.rec(
-                    bunyan::ERROR,
-                    t - 5,
-                    &[
-                        ("task", json!(task)),
-                        ("error", failed_error.clone().unwrap_or_default()),
-                    ],
-                    "Task run error",
-                ),
-            );
             break;
         }
         chain_results.push(workflow::result_entry(
@@ -614,6 +607,17 @@ pub fn run(world: &mut World, spec: Spec) -> Story {
         "job completed",
     );
     world.svc_log(Svc::WfRunner, finished, done);
+    // node-workflow `lib/runner.js` logs this once the queue worker is done, whatever the
+    // job's outcome.
+    world.svc_log(
+        Svc::WfRunner,
+        finished + 2,
+        runner.info(
+            finished + 2,
+            &[],
+            &format!("Job with uuid {job_uuid} ran successfully"),
+        ),
+    );
 
     // -- VM state after the job ----------------------------------------------------------------
     {
@@ -722,7 +726,7 @@ fn allocate(world: &mut World, rng: &mut SimRng, spec: &Spec, req_id: &str, t: M
     world.svc_log(
         Svc::Vmapi,
         end + 5,
-        vmapi.info(end + 5, &[], &format!("VM allocated to Server: {server}")),
+        vmapi.info(end + 5, &[], &format!("VM allocated to Server:  {server}")),
     );
     world.svc_log(
         Svc::Vmapi,
@@ -863,194 +867,6 @@ fn cnapi_wait_records(
     }
 }
 
-/// One CN agent task: the CNAPI task object, cn-agent's (or provisioner's) own log lines, and
-/// the task's log file. Returns the task log path.
-#[allow(clippy::too_many_arguments)]
-fn cn_task(
-    world: &mut World,
-    rng: &mut SimRng,
-    spec: &Spec,
-    req_id: &str,
-    task_id: &str,
-    task: &str,
-    begin: Ms,
-    end: Ms,
-    failure: Option<String>,
-    image_uuid: &str,
-    import: bool,
-) -> String {
-    let vm = world.vm(&spec.vm_uuid).clone();
-    let server = vm.server.clone().unwrap_or_default();
-    let host = world.host(&server).clone();
-    let legacy = spec.version.is_legacy();
-    let pid = rng.pid();
-    let lb = world.local(&server, begin);
-    let le = world.local(&server, end);
-    let (dir, merged, name, agent_log, agent) = if legacy {
-        (
-            "/var/log/provisioner",
-            "provisioner.log",
-            "provisioner_tasks",
-            PROVISIONER_LOG,
-            "provisioner",
-        )
-    } else {
-        (
-            "/var/log/cn-agent",
-            "cn-agent-tasks.log",
-            "cn-agent-tasks",
-            CN_AGENT_LOG,
-            "cn-agent",
-        )
-    };
-    let path = format!("{dir}/logs/{lb}-{pid}-{task}.log");
-    world.declare(
-        &server,
-        &path,
-        Rotation::TaskMerge {
-            dir: dir.into(),
-            merged: merged.into(),
-            name: name.into(),
-            nodename: host.hostname.clone(),
-        },
-    );
-    let module = if legacy {
-        format!("provisioner/tasks/{task}")
-    } else {
-        format!("cn-agent/lib/backends/smartos/tasks/{task}.js")
-    };
-    let tl = Logger::new(&module, &host.hostname, pid).child("req_id", req_id.to_string());
-    let agent_logger =
-        Logger::new(agent, &host.hostname, host.pid(agent)).child("req_id", req_id.to_string());
-    world.host_log(
-        &server,
-        agent_log,
-        lb - 30,
-        agent_logger.info(
-            lb - 30,
-            &[("task", json!(task)), ("task_id", json!(task_id))],
-            "dispatching task to child process",
-        ),
-    );
-    let params =
-        json!({"uuid": vm.uuid, "image_uuid": image_uuid, "brand": vm.brand, "ram": vm.ram_mb});
-    world.host_log(
-        &server,
-        &path,
-        lb,
-        tl.info(lb, &[("params", params)], &format!("{task} task starting")),
-    );
-    match task {
-        "image_ensure_present" => {
-            let installed = !import;
-            let msg = if installed {
-                format!("image {image_uuid} is installed")
-            } else {
-                format!("image {image_uuid} not installed, importing")
-            };
-            world.host_log(&server, &path, lb + 300, tl.debug(lb + 300, &[], &msg));
-            if !installed {
-                let cmd = format!("/usr/sbin/imgadm import -q -P zones {image_uuid}");
-                world.host_log(
-                    &server,
-                    &path,
-                    lb + 350,
-                    tl.info(lb + 350, &[("cmd", json!(cmd))], "executing imgadm import"),
-                );
-            }
-        }
-        _ => {
-            world.host_log(
-                &server,
-                &path,
-                lb + 200,
-                tl.debug(lb + 200, &[], "checking whether zone exists"),
-            );
-            world.host_log(
-                &server,
-                &path,
-                lb + 420,
-                tl.info(
-                    lb + 420,
-                    &[("cmd", json!("/usr/sbin/vmadm create"))],
-                    "calling vmadm create",
-                ),
-            );
-        }
-    }
-    let history = match &failure {
-        None => {
-            world.host_log(
-                &server,
-                &path,
-                le - 20,
-                tl.info(le - 20, &[], "task completed successfully"),
-            );
-            world.host_log(
-                &server,
-                agent_log,
-                le + 15,
-                agent_logger.info(
-                    le + 15,
-                    &[("task", json!(task)), ("task_id", json!(task_id))],
-                    "task finished",
-                ),
-            );
-            json!([{"name": "finish", "timestamp": clock::iso_ms(end), "event": {}}])
-        }
-        Some(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let err = bunyan::err_field(
-                "Error",
-                first,
-                &[
-                    "ChildProcess.exithandler (child_process.js:204:12)",
-                    "ChildProcess.emit (events.js:98:17)",
-                ],
-            );
-            world.host_log_ev(
-                &server,
-                &path,
-                le - 20,
-                tl.error(le - 20, &[("err", err)], &format!("{task} error")),
-                vec![ev(&vm.uuid, &first.chars().take(48).collect::<String>(), 0)],
-            );
-            world.host_log(
-                &server,
-                agent_log,
-                le + 15,
-                agent_logger.warn(
-                    le + 15,
-                    &[("task", json!(task)), ("task_id", json!(task_id))],
-                    "task failed",
-                ),
-            );
-            json!([
-                {"name": "error", "timestamp": clock::iso_ms(end - 10), "event": {"error": message}},
-                {"name": "finish", "timestamp": clock::iso_ms(end), "event": {}}
-            ])
-        }
-    };
-    let status = if failure.is_some() {
-        "failure"
-    } else {
-        "complete"
-    };
-    world.tasks.insert(
-        task_id.to_string(),
-        json!({
-            "id": task_id,
-            "req_id": req_id,
-            "task": task,
-            "server_uuid": server,
-            "status": status,
-            "timestamp": clock::iso_ms(begin - 60),
-            "history": history,
-        }),
-    );
-    path
-}
-
 /// What creating the zone leaves outside the task logs: the pool history, and on 7.0-era CNs the
 /// heartbeater noticing the new zone and VMAPI's heartbeater consumer seeing it.
 fn zone_created(world: &mut World, rng: &mut SimRng, spec: &Spec, begin: Ms, booted: Ms) {
@@ -1123,121 +939,6 @@ fn zone_created(world: &mut World, rng: &mut SimRng, spec: &Spec, begin: Ms, boo
     }
 }
 
-/// vmadm's own log of the create (`/var/log/vm/logs/<ms>-<pid6>-create.log`, bunyan, debug).
-fn vmadm_log(
-    world: &mut World,
-    rng: &mut SimRng,
-    spec: &Spec,
-    begin: Ms,
-    booted: Ms,
-    end: Ms,
-) -> String {
-    let vm = world.vm(&spec.vm_uuid).clone();
-    let server = vm.server.clone().unwrap_or_default();
-    let host = world.host(&server).clone();
-    let pid = rng.pid();
-    let lb = world.local(&server, begin);
-    let path = format!("/var/log/vm/logs/{lb}-{pid:06}-create.log");
-    world.declare(&server, &path, Rotation::None);
-    let log = Logger::new("vmadm", &host.hostname, pid)
-        .child("action", "create")
-        .child("vm", vm.uuid.clone());
-    let mut lines = vec![
-        (lb + 5, log.debug(lb + 5, &[], "creating zone")),
-        (lb + 900, log.debug(lb + 900, &[], "zone configured")),
-        (lb + 3200, log.debug(lb + 3200, &[], "zone installed")),
-        (
-            world.local(&server, booted),
-            log.info(world.local(&server, booted), &[], "zone booted"),
-        ),
-        (
-            world.local(&server, booted) + 40,
-            log.debug(
-                world.local(&server, booted) + 40,
-                &[],
-                &format!("waiting for /var/svc/provisioning to move for {}", vm.uuid),
-            ),
-        ),
-    ];
-    let early_failure = match &spec.outcome {
-        Outcome::CreateFailed { message, .. } if !message.contains("timed out waiting for") => {
-            Some(message.lines().last().unwrap_or_default().to_string())
-        }
-        _ => None,
-    };
-    if let Some(error) = early_failure {
-        // vmadm failed while setting the zone up: it never booted, and VM.js rolled back.
-        let le = world.local(&server, end);
-        lines.truncate(2);
-        lines.push((
-            le - 300,
-            log.error(
-                le - 300,
-                &[(
-                    "err",
-                    bunyan::err_field("Error", &error, &["VM.js:5123:21"]),
-                )],
-                &format!("Failed to create VM {}: {error}", vm.uuid),
-            ),
-        ));
-    } else if matches!(spec.outcome, Outcome::CreateFailed { .. }) {
-        let le = world.local(&server, end);
-        let timeout_msg = format!(
-            "timed out waiting for /var/svc/provisioning to move for {}",
-            vm.uuid
-        );
-        lines.push((
-            le - 900,
-            log.warn(
-                le - 900,
-                &[],
-                &format!(
-                    "Marking VM {} as a \"failure\" because we hit waitForProvisioning() timeout.",
-                    vm.uuid
-                ),
-            ),
-        ));
-        lines.push((
-            le - 600,
-            log.error(
-                le - 600,
-                &[(
-                    "err",
-                    bunyan::err_field(
-                        "Error",
-                        &timeout_msg,
-                        &["Timeout._onTimeout (/usr/vm/node_modules/VM.js:13211:26)"],
-                    ),
-                )],
-                &timeout_msg,
-            ),
-        ));
-    } else {
-        let le = world.local(&server, end);
-        lines.push((
-            le - 1500,
-            log.info(
-                le - 1500,
-                &[],
-                "provisioning complete: /var/svc/provisioning is gone",
-            ),
-        ));
-        lines.push((
-            le - 1000,
-            log.info(
-                le - 1000,
-                &[],
-                &format!("Successfully created VM {}", vm.uuid),
-            ),
-        ));
-    }
-    let root = host.root.clone();
-    for (t, line) in lines {
-        world.logs.push(&root, &path, t, line);
-    }
-    path
-}
-
 /// vm-agent and VMAPI noticing the new VM running.
 fn vm_agent_reports(world: &mut World, vm_uuid: &str, at: Ms, req: &str) {
     let vm = world.vm(vm_uuid).clone();
@@ -1251,8 +952,11 @@ fn vm_agent_reports(world: &mut World, vm_uuid: &str, at: Ms, req: &str) {
         la,
         log.info(
             la,
-            &[("vm_uuid", json!(vm_uuid)), ("state", json!("running"))],
-            "VM changed, updating VMAPI",
+            &[],
+            &format!(
+                "VM (uuid={vm_uuid}, state=running, last_modified={}) updated",
+                clock::iso_ms(at)
+            ),
         ),
     );
     let vmapi = world.svc_logger(Svc::Vmapi);

@@ -75,7 +75,8 @@ pub fn write(mut world: World, dir: &Path) -> anyhow::Result<Summary> {
     // Every SmartOS global zone has /var/tmp; sdc-oneachnode -g refuses a missing target directory.
     for root in std::iter::once(&world.hn.root).chain(world.cns.iter().map(|h| &h.root)) {
         let tmp = host_file(dir, root, "/var/tmp");
-        std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        std::fs::create_dir_all(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
     }
     bytes += crate::noise::write_scale(&world, dir, world.scale)?;
 

@@ -199,6 +199,10 @@ pub fn success_result(task: &str, f: &Facts) -> String {
         "napi.provision_nics" if legacy => "NICs allocated".into(),
         "napi.provision_nics" => "NICs allocated and updated".into(),
         "prepare_payload" => "Payload prepared successfully".into(),
+        // sdc-vmapi `lib/workflows/nfs-volumes/index.js` (no NFS volumes in these provisions).
+        "volapi.add_volumes_references" => {
+            "No created NFS volume to which a reference needs to be added".into()
+        }
         "cnapi.ensure_image" => "Ensure image task queued!".into(),
         "cnapi.poll_task_ensure_image"
         | "cnapi.wait_task_ensure_image"
@@ -213,7 +217,7 @@ pub fn success_result(task: &str, f: &Facts) -> String {
             Some(uuid) => format!("Updated FWAPI with update UUID: {uuid}"),
             None => "No properties affecting FWAPI found: not updating".into(),
         },
-        "cnapi.release_vm_ticket" => "OK - CNAPI ticket released successfully".into(),
+        "cnapi.release_vm_ticket" => "OK".into(),
         // onerror chain
         "ufds.delete_customer_vm" => "Customer VM usage deleted from UFDS".into(),
         "napi.cleanup_nics" if f.vm_exists => {
@@ -270,4 +274,17 @@ pub fn task_objects(tasks: &[(&str, u32)]) -> Value {
             })
             .collect(),
     )
+}
+
+/// The bunyan logger node-workflow gives a task's body (`lib/task-runner.js`: `name` = the task
+/// name, field `job_uuid`, level info, written to the runner child's stdout, which lands in the
+/// wf-runner SMF log).
+pub fn task_logger(
+    world: &crate::world::World,
+    rng: &mut crate::rng::SimRng,
+    task: &str,
+    job_uuid: &str,
+) -> crate::formats::bunyan::Logger {
+    crate::formats::bunyan::Logger::new(task, &world.zone("workflow").uuid, rng.pid())
+        .child("job_uuid", job_uuid)
 }

@@ -80,8 +80,9 @@ pub fn kvm(world: &mut World, vm_uuid: &str, runs: &[QemuRun]) -> String {
     live
 }
 
-/// OS zone first-boot files. `failed`: zoneinit failed and `/var/svc/provisioning` stays.
-/// Returns the zoneinit log path; evidence goes on the line containing `evidence`.
+/// OS zone first-boot files. `failed`: mdata:fetch failed on the second boot, mdata:execute
+/// never ran and `/var/svc/provisioning` stays. Returns the zoneinit log path; evidence goes on
+/// the mdata:fetch log line containing `evidence`.
 pub fn os_zone(
     world: &mut World,
     vm_uuid: &str,
@@ -118,30 +119,32 @@ pub fn os_zone_at(
     let local = world.local(&server, booted);
     world.declare(&server, &zoneinit_path, Rotation::None);
     let outcome = if failed {
-        ZoneOutcome::ZoneinitFailed
+        ZoneOutcome::MdataFetchFailed
     } else {
         ZoneOutcome::Ok
     };
-    for (t, line) in zoneinit::zoneinit_log(local + 2 * SECOND, &vm.alias, outcome) {
-        let tags = match evidence {
-            Some(text) if line.contains(text) => vec![ev(vm_uuid, text, 0)],
-            _ => Vec::new(),
-        };
-        world.host_log_ev(&server, &zoneinit_path, t, line, tags);
+    for (t, line) in zoneinit::zoneinit_log(local + 2 * SECOND, &vm.alias, vm_uuid) {
+        world.host_log(&server, &zoneinit_path, t, line);
     }
     let fetch = format!("{log_dir}/smartdc-mdata:fetch.log");
     let execute = format!("{log_dir}/smartdc-mdata:execute.log");
     world.declare(&server, &fetch, Rotation::None);
     world.declare(&server, &execute, Rotation::None);
+    // zoneinit schedules a reboot; mdata:fetch runs on the second boot.
+    let second_boot = local + 25 * SECOND;
+    for (t, line) in zoneinit::mdata_fetch_log(second_boot, outcome) {
+        let tags = match evidence {
+            Some(text) if line.contains(text) => vec![ev(vm_uuid, text, 0)],
+            _ => Vec::new(),
+        };
+        world.host_log_ev(&server, &fetch, t, line, tags);
+    }
     if failed {
+        // mdata:execute depends on mdata:fetch and never ran: the marker is still there.
         if let Some(base) = svc_dir {
             world.add_file(&server, &format!("{base}/provisioning"), Vec::new());
         }
     } else {
-        let second_boot = local + 14 * SECOND;
-        for (t, line) in zoneinit::mdata_fetch_log(second_boot) {
-            world.host_log(&server, &fetch, t, line);
-        }
         for (t, line) in zoneinit::mdata_execute_log(second_boot + 2 * SECOND) {
             world.host_log(&server, &execute, t, line);
         }
@@ -184,4 +187,34 @@ pub fn archive(world: &mut World, vm_uuid: &str) {
             vm_uuid
         ),
     );
+}
+
+/// The CN's hourly `rotate-kvm-logs.sh` (cron, `SDC_LOG_ROLL_BACKWARD=1`): once an hour has
+/// passed since qemu wrote to `vm.log`, logadm copy-truncates it and appends the copy to
+/// `/var/log/sdc/upload/qemu_<vm>@<server>_<YYYY-MM-DDTHH>:00:00.log`, stamped with the hour
+/// the cron job ran (smartos-live `src/vm/sbin/rotate-kvm-logs.sh`). Only for a vm.log without
+/// evidence on it: the tests point into the live file.
+pub fn rotate_kvm_log(world: &mut World, vm_uuid: &str) {
+    let vm = world.vm(vm_uuid).clone();
+    let server = vm.server.clone().unwrap_or_default();
+    let host = world.host(&server).clone();
+    let now = world.local(&server, world.now);
+    let live = format!("/zones/{vm_uuid}/root/tmp/vm.log");
+    let Some(entries) = world.logs.entries_mut(&host.root, &live) else {
+        return;
+    };
+    let Some(last) = entries.iter().map(|e| e.t).max() else {
+        return;
+    };
+    let ran_at = crate::clock::hour_floor(last) + crate::clock::HOUR;
+    if ran_at > now || entries.iter().any(|e| !e.ev.is_empty()) {
+        return;
+    }
+    let moved = std::mem::take(entries);
+    let stamp = crate::clock::logadm_stamp(ran_at);
+    let path = format!("/var/log/sdc/upload/qemu_{vm_uuid}@{server}_{stamp}.log");
+    world.declare(&server, &path, Rotation::None);
+    for e in moved {
+        world.host_log(&server, &path, e.t, e.text);
+    }
 }

@@ -251,7 +251,8 @@ fn check_bunyan(g: &Generated, name: &str) {
         for rel in files(g.path()) {
             let s = rel.to_string_lossy();
             let bunyan_file = (s.contains("/var/svc/log/smartdc-") && !s.contains("heartbeater"))
-                || s.contains("/var/log/sdc/upload/")
+                // qemu's rotated vm.log is qemu-exec's plain text (reference §4.2).
+                || s.contains("/var/log/sdc/upload/") && !s.contains("/upload/qemu_")
                 || s.contains("var/log/cn-agent/")
                 || s.contains("var/log/vm/logs/")
                 || s.contains("var/log/vm-agent/")
@@ -415,7 +416,9 @@ fn logs_cover_the_job_window() {
             }
         }
     }
-    assert!(runner_hits > 5, "wf-runner records with job_uuid");
+    // node-workflow logs `job completed` on the job's child logger (field job_uuid); task
+    // bodies log at info only occasionally (none in a provision-8.2.4 that fails early).
+    assert!(runner_hits >= 1, "wf-runner records with job_uuid");
     assert!(vmapi_times.first().copied().unwrap() < created - 3_600_000);
     assert!(vmapi_times.last().copied().unwrap() > created + 600_000);
     // The job window crosses an hour: records on both sides of the rotation.

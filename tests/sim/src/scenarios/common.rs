@@ -4,6 +4,7 @@
 use crate::baseline::{self, Timing};
 use crate::clock::{Ms, MINUTE, SECOND};
 use crate::provision::{self, Outcome, Spec};
+use crate::rng::SimRng;
 use crate::workflow::Version;
 use crate::world::World;
 
@@ -71,6 +72,44 @@ pub fn noise_provisions(world: &mut World, timing: &Timing, version: Version) {
         );
         healthy_zone_files(world, &uuid, story.booted);
     }
+    noise_actions(world, &mut rng, timing, version);
+}
+
+/// A stop and a start of one running customer VM, and (on modern platforms) a reboot of
+/// another, around the scenario's provision.
+fn noise_actions(world: &mut World, rng: &mut SimRng, timing: &Timing, version: Version) {
+    use crate::actions::{self, Action};
+    let running: Vec<String> = world
+        .vms
+        .iter()
+        .filter(|v| {
+            v.state == "running"
+                && !v.destroyed
+                && v.on_host
+                && v.owner != world.admin_uuid
+                && v.server
+                    .as_deref()
+                    .is_some_and(|s| world.cns.iter().any(|c| c.server_uuid == s))
+        })
+        .map(|v| v.uuid.clone())
+        .collect();
+    if running.is_empty() {
+        return;
+    }
+    let first = running[rng.below(running.len())].clone();
+    let stop_at = timing.anchor - 25 * MINUTE + rng.range(0, 60_000);
+    actions::run(world, rng, &first, Action::Stop, version, stop_at);
+    let start_at = stop_at + 4 * MINUTE + rng.range(0, 60_000);
+    actions::run(world, rng, &first, Action::Start, version, start_at);
+    if !version.is_legacy() && running.len() > 1 {
+        let other = running
+            .iter()
+            .find(|u| **u != first)
+            .cloned()
+            .unwrap_or_default();
+        let at = timing.anchor + 3 * MINUTE + rng.range(0, 60_000);
+        actions::run(world, rng, &other, Action::Reboot, version, at);
+    }
 }
 
 /// The files a successfully provisioned VM leaves in its zone.
@@ -83,6 +122,7 @@ pub fn healthy_zone_files(world: &mut World, vm_uuid: &str, booted: Ms) {
             evidence: crate::zonefiles::QemuEvidence::None,
         };
         crate::zonefiles::kvm(world, vm_uuid, &[run]);
+        crate::zonefiles::rotate_kvm_log(world, vm_uuid);
     } else {
         crate::zonefiles::os_zone(world, vm_uuid, booted, false, None);
     }

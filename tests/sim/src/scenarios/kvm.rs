@@ -37,7 +37,7 @@ pub fn oom(world: &mut World, timing: &Timing, variant: Option<&str>) -> anyhow:
         ),
     );
     let last = format!("timed out waiting for /var/svc/provisioning to move for {vm_uuid}");
-    let message = format!("vmadm exited with code: 1: {last}\n{tail}\n{last}");
+    let message = crate::cn_side::vmadm_exit_message(&[tail], &last);
     let story = provision::run(
         world,
         Spec {

@@ -46,20 +46,23 @@ fn legacy_provision(
 fn destroy_job(world: &mut World, vm: &str, created: Ms) -> String {
     let mut rng = world.rng.fork("destroy-job");
     let uuid = rng.uuid();
+    // destroy-7.0.1 (sdc-vmapi `lib/workflows/destroy.js` at 3bddb8f, 2013-12).
     let chain: Vec<(&str, u32)> = vec![
         ("common.validate_params", 10),
+        ("common.setup_request", 10),
         ("cnapi.destroy_vm", 10),
         ("cnapi.poll_task", 120),
         ("vmapi.check_state", 60),
-        ("napi.delete_nics", 10),
+        ("ufds.delete_customer_vm", 10),
         ("fwapi.update", 10),
     ];
     let results = [
         "All parameters OK!",
-        "Destroy queued!",
+        "Request has been setup!",
+        "Task queued to CNAPI!",
         "Job succeeded!",
         "VM is now destroyed",
-        "NICs removed",
+        "Customer VM usage deleted from UFDS",
         "No properties affecting FWAPI found: not updating",
     ];
     let mut t = created + rng.range(500, 1500);
@@ -215,7 +218,22 @@ pub fn cnapi_unreachable(
         smf::method_exited(restart + 300, "start", 0),
     );
     let new_pid = rng.pid();
+    let old_pid = world.svc_logger(Svc::Cnapi).pid;
     world.svc_pids.insert(Svc::Cnapi, new_pid);
+    // Background chatter already logged for this window: nothing while CNAPI was down, and
+    // the restarted process's pid afterwards.
+    let path = world.svc_path(Svc::Cnapi);
+    let (old_field, new_field) = (format!("\"pid\":{old_pid},"), format!("\"pid\":{new_pid},"));
+    if let Some(entries) = world.logs.entries_mut("hn", &path) {
+        entries.retain(|e| {
+            !(e.t > died + 20 && e.t < restart && e.text.starts_with('{') && e.ev.is_empty())
+        });
+        for e in entries.iter_mut() {
+            if e.t > restart && e.text.starts_with('{') {
+                e.text = e.text.replacen(&old_field, &new_field, 1);
+            }
+        }
+    }
     let cnapi = world.svc_logger(Svc::Cnapi);
     world.svc_log(
         Svc::Cnapi,

@@ -71,7 +71,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "zone-setup-failed",
-            description: "8.2.4 OS zone times out in cnapi.wait_task: zoneinit failed, zone left in place (svcs: maintenance)",
+            description: "8.2.4 OS zone times out in cnapi.wait_task: mdata:fetch failed (exit 95), zone left in place (svcs: maintenance)",
             era: Era::Modern,
             story_len: 9 * MINUTE,
             variants: &[],
@@ -87,7 +87,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "zone-setup-failed-legacy",
-            description: "7.0.24 OS zone times out in cnapi.poll_task (`VM.create error: ...`): zoneinit failed",
+            description: "7.0.24 OS zone times out in cnapi.poll_task (`VM.create error: ...`): mdata:fetch failed",
             era: Era::Legacy,
             story_len: 9 * MINUTE,
             variants: &[],

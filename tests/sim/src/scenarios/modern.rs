@@ -42,7 +42,14 @@ pub fn vmadm_create_failed(
     let mut rng = world.rng.fork("vmadm-failed");
     let vm = common::target_vm(world, "joyent", 0, 1, timing.anchor);
     let last = format!("zfs clone -F -o quota=80g zones/{}@final zones/{vm}: cannot create 'zones/{vm}': out of space", world.vm(&vm).image_uuid);
-    let message = format!("vmadm exited with code: 1: {last}\n{last}");
+    let server = world.vm(&vm).server.clone().unwrap_or_default();
+    let host = world.host(&server).clone();
+    let at = world.local(&server, timing.anchor + 30 * SECOND);
+    let vmadm = crate::formats::bunyan::Logger::new("vmadm", &host.hostname, rng.pid())
+        .child("action", "create")
+        .child("vm", vm.clone());
+    let failed = vmadm.error(at, &[], &format!("zoneadm failed to install: {last}"));
+    let message = crate::cn_side::vmadm_exit_message(&[failed], &last);
     let story = provision::run(
         world,
         spec(
@@ -311,20 +318,26 @@ pub fn task_timeout(world: &mut World, timing: &Timing, _v: Option<&str>) -> any
     let log = world
         .svc_logger(Svc::Vmapi)
         .child("req_id", story.req_id.clone());
+    // node-moray's pool has no connection to hand out (`lib/pool.js`); VMAPI's PUT /vms/:uuid
+    // logs `Error storing VM on moray` (`lib/endpoints/vms.js`).
     let err = bunyan::err_field(
-        "ConnectTimeoutError",
-        "connect timeout after 4000ms",
-        &["Timeout._onTimeout (/opt/smartdc/vmapi/node_modules/moray/lib/client.js:238:19)"],
+        "NoBackendsError",
+        "no connections available",
+        &["MorayConnectionPool.alloc (/opt/smartdc/vmapi/node_modules/moray/lib/pool.js:227:16)"],
     );
     let mut t = begin + 4_100;
     for i in 0..5 {
         let line = log.error(
             t,
-            &[("vm_uuid", json!(vm)), ("err", err.clone())],
-            "Error putting VM to moray",
+            &[
+                ("vm_uuid", json!(vm)),
+                ("err", err.clone()),
+                ("uuid", json!(vm)),
+            ],
+            "Error storing VM on moray",
         );
         if i == 0 {
-            world.svc_log_ev(Svc::Vmapi, t, line, &vm, "Error putting VM to moray");
+            world.svc_log_ev(Svc::Vmapi, t, line, &vm, "Error storing VM on moray");
         } else {
             world.svc_log(Svc::Vmapi, t, line);
         }

@@ -1,6 +1,10 @@
-//! An OS zone whose first boot never finished: zoneinit failed, `/var/svc/provisioning` never
-//! moved, VM.js timed out and cn-agent reported `vmadm exited with code: 1: ...`. Either the zone
-//! is still there (zoneinit in maintenance) or it was destroyed and only the archive remains.
+//! An OS zone whose setup never finished: zoneinit ran and rebooted the zone, but on the second
+//! boot mdata:fetch could not read the metadata and exited 95, so mdata:execute (which moves
+//! `/var/svc/provisioning` away) never ran; VM.js timed out and cn-agent reported `vmadm exited
+//! with code: 1: ...`. (A zoneinit that fails outright renames the marker to
+//! `provision_failure` in its EXIT trap, which VM.js takes as "provisioning done", so only a
+//! later service can leave the marker in place.) Either the zone is still there (mdata:fetch in
+//! maintenance) or it was destroyed and only the archive remains.
 
 use serde_json::json;
 use triton_fake::state::Service;
@@ -13,7 +17,7 @@ use crate::workflow::Version;
 use crate::world::World;
 use crate::zonefiles;
 
-const ZONEINIT_ERROR: &str = "zoneinit: ERROR: could not fetch user-script from metadata";
+const FETCH_ERROR: &str = crate::formats::zoneinit::FETCH_FAILURE;
 
 fn failed_zone(
     world: &mut World,
@@ -29,7 +33,21 @@ fn failed_zone(
     let message = if version.is_legacy() {
         format!("VM.create error: {last}")
     } else {
-        format!("vmadm exited with code: 1: {last}\n{last}")
+        let server = world.vm(&vm).server.clone().unwrap_or_default();
+        let host = world.host(&server).clone();
+        let at = world.local(&server, timing.anchor + provision::PROVISION_TIMEOUT);
+        let vmadm = crate::formats::bunyan::Logger::new("vmadm", &host.hostname, rng.pid())
+            .child("action", "create")
+            .child("vm", vm.clone());
+        let warned = vmadm.warn(
+            at,
+            &[],
+            &format!(
+                "Marking VM {vm} as a \"failure\" because we hit waitForProvisioning() timeout."
+            ),
+        );
+        let errored = vmadm.error(at + 300, &[], &last);
+        crate::cn_side::vmadm_exit_message(&[warned, errored], &last)
     };
     let story = provision::run(
         world,
@@ -56,7 +74,7 @@ fn failed_zone(
             &vm,
             story.booted,
             true,
-            Some(ZONEINIT_ERROR),
+            Some(FETCH_ERROR),
             &dir,
             None,
         );
@@ -70,33 +88,33 @@ fn failed_zone(
         v.state = "destroyed".into();
         v.zone_state = "destroyed".into();
     } else {
-        zonefiles::os_zone(world, &vm, story.booted, true, Some(ZONEINIT_ERROR));
-        let since = clock::iso_s(world.local(&server, story.booted + 40 * SECOND));
+        zonefiles::os_zone(world, &vm, story.booted, true, Some(FETCH_ERROR));
+        let since = clock::iso_s(world.local(&server, story.booted + 88 * SECOND));
         let host = world.host_mut(&server);
         host.services.insert(
             vm.clone(),
             vec![
                 Service {
                     fmri: "svc:/system/zoneinit:default".into(),
-                    state: "maintenance".into(),
+                    state: "online".into(),
                     since: since.clone(),
-                    description: "zone initialization".into(),
+                    description: "SmartOS zone init service".into(),
                     log: "/var/svc/log/system-zoneinit:default.log".into(),
-                    reason: Some("Start method exited with $SMF_EXIT_ERR_FATAL.".into()),
+                    reason: None,
                 },
                 Service {
                     fmri: "svc:/smartdc/mdata:fetch".into(),
-                    state: "disabled".into(),
+                    state: "maintenance".into(),
                     since: since.clone(),
-                    description: "Metadata fetch service".into(),
+                    description: "Joyent SDC metadata handler".into(),
                     log: "/var/svc/log/smartdc-mdata:fetch.log".into(),
-                    reason: None,
+                    reason: Some("Start method exited with $SMF_EXIT_ERR_FATAL.".into()),
                 },
                 Service {
                     fmri: "svc:/smartdc/mdata:execute".into(),
                     state: "offline".into(),
                     since,
-                    description: "Metadata execution service".into(),
+                    description: "Joyent SDC metadata handler".into(),
                     log: "/var/svc/log/smartdc-mdata:execute.log".into(),
                     reason: None,
                 },
