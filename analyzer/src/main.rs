@@ -1,4 +1,192 @@
-fn main() {
-    eprintln!("triton-analyze: not implemented yet");
-    std::process::exit(3);
+//! `triton-analyze [OPTIONS] PATH...`: why did each VM provision in these bundles fail?
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use triton_analyze::report::{self, Format, Scope};
+use triton_analyze::{analyze, rules, Options};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Markdown,
+    Json,
+}
+
+/// Reads triton-collect bundles (or hand-gathered files and directories) and reports, for each
+/// VM provision, how far it got, why it failed, what proves it and what to do next.
+#[derive(Debug, Parser)]
+#[command(name = "triton-analyze", version)]
+struct Cli {
+    /// Bundles (.tar.gz, .tgz, .tar, .zip), directories or single files.
+    #[arg(value_name = "PATH", required_unless_present = "explain")]
+    paths: Vec<PathBuf>,
+
+    /// Write the report here instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: FormatArg,
+
+    /// Only this VM.
+    #[arg(long, value_name = "UUID")]
+    vm: Option<String>,
+
+    /// Only this job.
+    #[arg(long, value_name = "UUID")]
+    job: Option<String>,
+
+    /// Threads for reading inputs (default: all cores).
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 0)]
+    threads: usize,
+
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Print progress and input warnings on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// Explain a diagnosis key: what the rule looks for and, with PATHs, why it did or did not
+    /// fire for each provision.
+    #[arg(long, value_name = "KEY")]
+    explain: Option<String>,
+}
+
+fn explain(key: &str, analysis: Option<&triton_analyze::Analysis>) -> Result<String, String> {
+    let rule = rules::find(key).ok_or_else(|| {
+        let keys: Vec<&str> = rules::all().iter().map(|r| r.key).collect();
+        format!(
+            "unknown diagnosis key {key:?}; known keys: {}",
+            keys.join(", ")
+        )
+    })?;
+    let mut out = format!(
+        "{}: {}\n\nLooks for: {}\n\nReads: {}\n",
+        rule.key,
+        rule.title,
+        rule.looks_for
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        rule.inputs.join("; ")
+    );
+    if let Some(a) = analysis {
+        out.push_str("\nIn this input:\n");
+        if a.report.provisions.is_empty() {
+            out.push_str("  no provision found\n");
+        }
+        for p in &a.report.provisions {
+            let why = p
+                .trace
+                .iter()
+                .find(|(k, _)| *k == rule.key)
+                .map(|(_, why)| why.clone())
+                .unwrap_or_else(|| {
+                    if p.diagnosis.key == rule.key {
+                        "fired".to_string()
+                    } else {
+                        "not evaluated: another rule explains this provision".to_string()
+                    }
+                });
+            out.push_str(&format!(
+                "  {} (vm {}): {}\n",
+                p.id,
+                p.vm_uuid.as_deref().unwrap_or("?"),
+                why
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.paths.is_empty() {
+        // --explain without inputs.
+        return match explain(cli.explain.as_deref().unwrap_or(""), None) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("triton-analyze: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(key) = &cli.explain {
+        if rules::find(key).is_none() {
+            let _ = explain(key, None).map_err(|e| eprintln!("triton-analyze: {e}"));
+            return ExitCode::from(2);
+        }
+    }
+    let options = Options {
+        inputs: cli.paths.clone(),
+        scope: Scope {
+            vm: cli.vm.as_ref().map(|s| s.to_ascii_lowercase()),
+            job: cli.job.as_ref().map(|s| s.to_ascii_lowercase()),
+        },
+        threads: cli.threads,
+    };
+    let analysis = match analyze(&options) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("triton-analyze: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    for bad in &analysis.unreadable {
+        if !cli.quiet {
+            eprintln!("triton-analyze: cannot read {}: {}", bad.input, bad.reason);
+        }
+    }
+    if cli.verbose > 0 {
+        for input in &analysis.report.inputs {
+            eprintln!(
+                "triton-analyze: {}: {} ({} entries)",
+                input.name, input.kind, input.entries
+            );
+            for w in &input.warnings {
+                eprintln!("triton-analyze:   {w}");
+            }
+        }
+    }
+    if analysis.unreadable.len() == cli.paths.len() {
+        eprintln!("triton-analyze: no readable input");
+        return ExitCode::from(3);
+    }
+    let text = match &cli.explain {
+        Some(key) => match explain(key, Some(&analysis)) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("triton-analyze: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => report::render(
+            &analysis.report,
+            match cli.format {
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Json => Format::Json,
+            },
+        ),
+    };
+    let written = match &cli.output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the report: {e}")),
+    };
+    if let Err(e) = written {
+        eprintln!("triton-analyze: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }

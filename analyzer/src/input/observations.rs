@@ -1,0 +1,94 @@
+//! Everything the parsers kept from one input, each item with its [`Place`]. Inputs are read in
+//! parallel into separate `Observations`, then merged by `facts`.
+
+use serde::Serialize;
+
+use super::manifest::ManifestView;
+use super::place::Place;
+use crate::parsers::bunyan::Record;
+use crate::parsers::dapi::DapiSnapshot;
+use crate::parsers::heartbeater::Heartbeater;
+use crate::parsers::imgadm::ImageState;
+use crate::parsers::job::Job;
+use crate::parsers::svclog::SvcLog;
+use crate::parsers::svcs::BrokenService;
+use crate::parsers::vmadm::VmObject;
+use crate::parsers::vmlog::VmLog;
+use crate::parsers::zfs_list::ZfsList;
+use crate::parsers::zpool_history::ZpoolHistory;
+
+/// A parsed value and where it came from.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub place: Place,
+    /// 1-based line of the value inside the entry, when meaningful.
+    pub line: Option<u64>,
+    pub value: T,
+}
+
+/// A kept log record, with the service that wrote it.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub place: Place,
+    /// `vmapi`, `cnapi`, `wf-runner`, `cn-agent`, ... (bunyan `name`, or from the file name).
+    pub service: String,
+    pub record: Record,
+}
+
+/// A kept log file's extent, for coverage and the report header.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogExtent {
+    pub place: Place,
+    pub service: String,
+    pub lines: u64,
+    pub records: u64,
+    pub kept: u64,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+}
+
+/// A zone service log (zoneinit, mdata).
+#[derive(Debug, Clone)]
+pub struct ZoneSvcLog {
+    pub zone: Option<String>,
+    pub service: String,
+    pub archived: bool,
+    pub log: SvcLog,
+}
+
+/// One entry seen, whatever it was.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntrySeen {
+    pub place: Place,
+    pub kind: &'static str,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    /// Index of the input on the command line (for deterministic merging).
+    pub input_index: usize,
+    pub input: String,
+    /// `directory`, `file`, `tar.gz`, ...
+    pub input_kind: String,
+    pub manifest: Option<ManifestView>,
+    pub jobs: Vec<Located<Job>>,
+    pub vms: Vec<Located<VmObject>>,
+    /// VMs a command said do not exist (`No such zone configured`).
+    pub missing_vms: Vec<Located<String>>,
+    pub images: Vec<Located<ImageState>>,
+    pub zfs: Vec<Located<ZfsList>>,
+    pub zpool: Vec<Located<ZpoolHistory>>,
+    pub svcs: Vec<Located<(Option<String>, Vec<BrokenService>)>>,
+    pub vm_logs: Vec<Located<(Option<String>, VmLog)>>,
+    pub svc_logs: Vec<Located<ZoneSvcLog>>,
+    pub heartbeats: Vec<Located<Heartbeater>>,
+    pub records: Vec<LogRecord>,
+    pub dapi: Vec<Located<(Record, DapiSnapshot)>>,
+    pub markers: Vec<Located<(String, String)>>,
+    pub command_errors: Vec<Located<String>>,
+    pub extents: Vec<LogExtent>,
+    pub entries: Vec<EntrySeen>,
+    /// Parse problems and skipped entries, with file and line.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,456 @@
+//! The markdown report: renders well on GitHub and JIRA, and untrusted text can never break it
+//! (see [`super::escape`]).
+
+use std::fmt::Write;
+
+use super::escape::{code, fenced, inline};
+use super::model::{ProvisionReport, Report};
+use crate::facts::ladder::StepStatus;
+use crate::rules::{Evidence, Finding};
+
+/// Most characters of one evidence excerpt shown.
+const EXCERPT_MAX: usize = 4000;
+
+fn opt(v: &Option<String>) -> String {
+    v.as_deref().map(code).unwrap_or_else(|| "—".to_string())
+}
+
+fn short_uuid(v: &Option<String>) -> String {
+    v.as_deref().map(code).unwrap_or_else(|| "—".to_string())
+}
+
+fn place_label(e: &Evidence) -> String {
+    let mut parts = Vec::new();
+    if let Some(host) = &e.place.host {
+        parts.push(format!("host {}", code(host)));
+    }
+    if let Some(path) = &e.place.host_path {
+        parts.push(code(path));
+    } else if let Some(cmd) = &e.place.command {
+        parts.push(format!("command {}", code(cmd)));
+    } else if let Some(api) = &e.place.api {
+        parts.push(format!("API {}", code(api)));
+    }
+    let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+    parts.push(format!(
+        "in {} {}",
+        code(&e.place.input),
+        code(&format!("{}{line}", e.place.entry))
+    ));
+    if let Some(t) = &e.time {
+        parts.push(format!("at {}", code(t)));
+    }
+    parts.join(" ")
+}
+
+fn render_evidence(out: &mut String, f: &Finding) {
+    for e in &f.evidence {
+        let _ = writeln!(out, "- **{}** — {}", inline(&e.note), place_label(e));
+        let excerpt = crate::parsers::clip(&e.excerpt, EXCERPT_MAX);
+        let _ = writeln!(out);
+        out.push_str(&fenced("text", &excerpt));
+        let _ = writeln!(out);
+    }
+}
+
+fn ladder_table(out: &mut String, p: &ProvisionReport) {
+    if p.ladder.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "#### How far it got\n");
+    let _ = writeln!(
+        out,
+        "| guide step | stage | status | tasks (duration / timeout) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|");
+    for row in &p.ladder {
+        let tasks: Vec<String> = row
+            .tasks
+            .iter()
+            .map(|t| {
+                let timing = match (t.duration_s, t.timeout_s) {
+                    (Some(d), Some(to)) => format!(
+                        " {d:.1} s / {to:.0} s ({:.0}%)",
+                        t.timeout_share().unwrap_or(0.0)
+                    ),
+                    (Some(d), None) => format!(" {d:.1} s"),
+                    (None, Some(to)) => format!(" — / {to:.0} s"),
+                    (None, None) => String::new(),
+                };
+                let mark = match t.status {
+                    StepStatus::Failed => " **failed**",
+                    StepStatus::NotReached => " not run",
+                    _ => "",
+                };
+                format!("{}{}{}", code(&t.name), mark, inline(&timing))
+            })
+            .collect();
+        let status = if row.status == StepStatus::Failed {
+            "**FAILED**".to_string()
+        } else {
+            inline(row.status.label())
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            inline(&row.guide_steps),
+            inline(&row.title),
+            status,
+            if tasks.is_empty() {
+                "—".to_string()
+            } else {
+                tasks.join("<br>")
+            }
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn mermaid_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn mermaid_time(t: &str) -> Option<String> {
+    let ts = crate::parsers::time::parse_iso(t)?;
+    Some(ts.strftime("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+}
+
+fn gantt(out: &mut String, p: &ProvisionReport) {
+    let spans: Vec<_> = p
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t,
+                mermaid_time(&t.started_at)?,
+                mermaid_time(&t.finished_at)?,
+            ))
+        })
+        .collect();
+    if spans.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "#### Task durations\n");
+    let mut chart = String::from(
+        "gantt\n    dateFormat YYYY-MM-DDTHH:mm:ss.SSS\n    axisFormat %H:%M:%S\n    section job\n",
+    );
+    for (i, (t, start, end)) in spans.iter().enumerate() {
+        let tag = if t.failed { "crit, " } else { "done, " };
+        let _ = writeln!(
+            chart,
+            "    {} :{tag}t{i}, {start}, {end}",
+            mermaid_name(&t.name)
+        );
+    }
+    out.push_str(&fenced("mermaid", &chart));
+    let _ = writeln!(out);
+}
+
+fn timeline(out: &mut String, p: &ProvisionReport) {
+    if p.timeline.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "#### Timeline (job tasks and log records about this provision)\n"
+    );
+    let mut text = String::new();
+    for e in &p.timeline {
+        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "{}  {:<5} {:<14} {}  [{}{}]",
+            e.time, e.level, e.source, e.text, e.place.entry, line
+        );
+    }
+    out.push_str(&fenced("text", &text));
+    let _ = writeln!(
+        out,
+        "\nTimes are as each host logged them; clock offsets between hosts are not corrected.\n"
+    );
+}
+
+fn provision_section(out: &mut String, p: &ProvisionReport, findings: &[&Finding]) {
+    let title = match (&p.vm_uuid, &p.job_uuid) {
+        (Some(vm), Some(job)) => format!("VM {} — job {}", code(vm), code(job)),
+        (Some(vm), None) => format!("VM {} — no job", code(vm)),
+        (None, Some(job)) => format!("job {}", code(job)),
+        (None, None) => format!("request {}", code(&p.id)),
+    };
+    let _ = writeln!(out, "### {title}\n");
+    let _ = writeln!(
+        out,
+        "**{}** ({}) — {}\n",
+        inline(p.diagnosis.key),
+        inline(p.diagnosis.confidence.label()),
+        inline(&p.diagnosis.summary)
+    );
+    let mut facts_line = vec![
+        format!("brand {}", opt(&p.brand)),
+        format!("workflow {} (era {})", opt(&p.workflow), inline(p.era)),
+        format!("result {}", inline(p.result)),
+        format!("server {}", opt(&p.server_uuid)),
+    ];
+    if let Some(r) = &p.request_id {
+        facts_line.push(format!("request id {}", code(r)));
+    }
+    if let Some(t) = &p.created_at {
+        facts_line.push(format!("created {}", code(t)));
+    }
+    let _ = writeln!(out, "{}\n", facts_line.join(" · "));
+    if !p.secondary.is_empty() {
+        let keys: Vec<String> = p.secondary.iter().map(|k| code(k)).collect();
+        let _ = writeln!(out, "Also found: {}\n", keys.join(", "));
+    }
+    ladder_table(out, p);
+    gantt(out, p);
+    let _ = writeln!(out, "#### Evidence\n");
+    let mut any = false;
+    for f in findings {
+        if f.evidence.is_empty() {
+            continue;
+        }
+        any = true;
+        if findings.len() > 1 {
+            let _ = writeln!(out, "For {}:\n", code(f.key));
+        }
+        render_evidence(out, f);
+    }
+    if !any {
+        let _ = writeln!(out, "No evidence excerpts.\n");
+    }
+    if !p.other_jobs.is_empty() {
+        let _ = writeln!(out, "Other jobs of this VM:\n");
+        out.push_str(&fenced("text", &p.other_jobs.join("\n")));
+        let _ = writeln!(out);
+    }
+    timeline(out, p);
+    let steps: Vec<&String> = findings.iter().flat_map(|f| f.next_steps.iter()).collect();
+    if !steps.is_empty() {
+        let _ = writeln!(out, "#### Next steps (read-only, from the headnode)\n");
+        let mut seen = std::collections::BTreeSet::new();
+        let text: Vec<&str> = steps
+            .iter()
+            .filter(|s| seen.insert(s.as_str()))
+            .map(|s| s.as_str())
+            .collect();
+        out.push_str(&fenced("sh", &text.join("\n")));
+        let _ = writeln!(out);
+    }
+    let missing: Vec<&String> = findings.iter().flat_map(|f| f.missing.iter()).collect();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "#### What we could not see\n");
+        for m in missing {
+            let _ = writeln!(out, "- {}", inline(m));
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// Renders the whole report.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Triton provision analysis\n");
+    let _ = writeln!(out, "{} {}\n", inline(r.tool), inline(r.version));
+    let _ = writeln!(out, "| input | kind | entries | collector | complete |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for i in &r.inputs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            code(&i.name),
+            inline(&i.kind),
+            i.entries,
+            i.collector
+                .as_deref()
+                .map(inline)
+                .unwrap_or_else(|| "no manifest".into()),
+            match i.complete {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "—",
+            }
+        );
+    }
+    for (name, why) in &r.unreadable {
+        let _ = writeln!(
+            out,
+            "| {} | unreadable | — | {} | — |",
+            code(name),
+            inline(why)
+        );
+    }
+    let _ = writeln!(out);
+    if !r.hosts.is_empty() {
+        let hosts: Vec<String> = r.hosts.iter().map(|h| code(h)).collect();
+        let _ = writeln!(out, "Hosts: {}\n", hosts.join(", "));
+    }
+    if let Some((a, b)) = &r.window {
+        let _ = writeln!(out, "Time span of the data: {} .. {}\n", code(a), code(b));
+    }
+    if !r.coverage_warnings.is_empty() {
+        let _ = writeln!(out, "**Coverage warnings**\n");
+        for w in &r.coverage_warnings {
+            let _ = writeln!(out, "- {}", inline(w));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "## Summary\n");
+    if r.provisions.is_empty() {
+        let _ = writeln!(
+            out,
+            "No provision found in the input (no provision job, no refused `POST /vms`).\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "| VM | brand | job | workflow | result | furthest step | diagnosis | confidence |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+        for p in &r.provisions {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                short_uuid(&p.vm_uuid),
+                p.brand.as_deref().map(inline).unwrap_or_else(|| "—".into()),
+                short_uuid(&p.job_uuid),
+                p.workflow
+                    .as_deref()
+                    .map(inline)
+                    .unwrap_or_else(|| "no job".into()),
+                inline(p.result),
+                p.furthest_step
+                    .as_deref()
+                    .map(inline)
+                    .unwrap_or_else(|| "—".into()),
+                code(p.diagnosis.key),
+                inline(p.diagnosis.confidence.label())
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if r.provisions.len() > 1 {
+        fleet_summary(&mut out, r);
+    }
+    if !r.provisions.is_empty() {
+        let _ = writeln!(out, "## Provisions\n");
+    }
+    for p in &r.provisions {
+        let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
+        provision_section(&mut out, p, &findings);
+    }
+    if !r.missing.is_empty() {
+        let _ = writeln!(out, "## Missing from the input\n");
+        let _ = writeln!(out, "| provision | what | how to collect it |");
+        let _ = writeln!(out, "|---|---|---|");
+        for m in &r.missing {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                code(&m.provision),
+                inline(&m.what),
+                code(&m.collect)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !r.skipped_rules.is_empty() {
+        let _ = writeln!(out, "## Appendix: rules skipped\n");
+        let _ = writeln!(out, "| rule | provision | why |");
+        let _ = writeln!(out, "|---|---|---|");
+        for s in &r.skipped_rules {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                code(s.rule),
+                code(&s.provision),
+                inline(&s.reason)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let warnings: Vec<(&str, &String)> = r
+        .inputs
+        .iter()
+        .flat_map(|i| i.warnings.iter().map(move |w| (i.name.as_str(), w)))
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "## Appendix: input warnings\n");
+        for (input, w) in warnings.iter().take(50) {
+            let _ = writeln!(out, "- {}: {}", code(input), inline(w));
+        }
+        if warnings.len() > 50 {
+            let _ = writeln!(out, "- … and {} more", warnings.len() - 50);
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+/// Groups provisions by diagnosis and first error line ("3 of 8 provisions: ...").
+fn fleet_summary(out: &mut String, r: &Report) {
+    let mut groups: std::collections::BTreeMap<(&str, String), Vec<&ProvisionReport>> =
+        Default::default();
+    for p in &r.provisions {
+        let err = p
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("");
+        groups
+            .entry((p.diagnosis.key, normalize_error(err)))
+            .or_default()
+            .push(p);
+    }
+    let _ = writeln!(out, "### Across all inputs\n");
+    for ((key, err), ps) in &groups {
+        let mut servers: Vec<&str> = ps.iter().filter_map(|p| p.server_uuid.as_deref()).collect();
+        servers.sort();
+        servers.dedup();
+        let on = if servers.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " on CN {}",
+                servers
+                    .iter()
+                    .map(|s| code(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "- {} of {} provisions: {}{}{}",
+            ps.len(),
+            r.provisions.len(),
+            code(key),
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", inline(err))
+            },
+            on
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// An error line with uuids and numbers replaced, so the same failure on different VMs groups.
+fn normalize_error(text: &str) -> String {
+    let mut out = text.to_string();
+    for u in crate::parsers::find_uuids(text) {
+        out = out.replace(&u, "<uuid>");
+    }
+    crate::parsers::clip(&out, 160)
+}

@@ -1,0 +1,28 @@
+//! Report sinks over the same [`model::Report`]: markdown for tickets, JSON for tools
+//! (schema in `docs/report-json.md`).
+
+pub mod escape;
+pub mod markdown;
+pub mod model;
+
+pub use model::{build, Report, Scope};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+/// Renders a report.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Markdown => markdown::render(report),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(report)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            text.push('\n');
+            text
+        }
+    }
+}
