@@ -18,7 +18,13 @@ enum FormatArg {
 /// Reads triton-collect bundles (or hand-gathered files and directories) and reports, for each
 /// VM provision, how far it got, why it failed, what proves it and what to do next.
 #[derive(Debug, Parser)]
-#[command(name = "triton-analyze", version)]
+#[command(
+    name = "triton-analyze",
+    version,
+    after_help = "Log view: `triton-analyze logs [OPTIONS] PATH...` prints bunyan logs exactly as the \
+                  bunyan CLI does, with time windows, request-id/VM/job filters and several files \
+                  merged in time order (`triton-analyze logs --help`)."
+)]
 struct Cli {
     /// Bundles (.tar.gz, .tgz, .tar, .zip), directories or single files.
     #[arg(value_name = "PATH", required_unless_present = "explain")]
@@ -105,6 +111,13 @@ fn explain(key: &str, analysis: Option<&triton_analyze::Analysis>) -> Result<Str
 }
 
 fn main() -> ExitCode {
+    // `triton-analyze logs ...` is the bunyan-compatible log view; everything after `logs` belongs
+    // to it. (A bundle that happens to be named `logs` can be given as `./logs`.)
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "logs") {
+        let status = triton_logs::logs_main(&args[2..]);
+        return ExitCode::from(u8::try_from(status).unwrap_or(1));
+    }
     let cli = Cli::parse();
     if cli.paths.is_empty() {
         // --explain without inputs.
