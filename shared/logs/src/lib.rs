@@ -8,10 +8,14 @@
 //! - [`MergeReader`] merges several logs by record time; [`seek::start_offset_for`] finds where
 //!   a time window starts in a big file; [`slice_window`] copies the part of a log inside a
 //!   time window, bytes unchanged (for collectors).
+//! - [`bundle_input`] picks the logs inside bundles and archives.
 //! - [`render`] prints records exactly as the bunyan CLI does; [`logs_main`] is the `logs`
 //!   command built from all of it.
 
+pub mod bundle_input;
 pub mod cli;
+#[doc(hidden)]
+pub mod conformance;
 pub mod input;
 mod jsparse;
 mod jsval;

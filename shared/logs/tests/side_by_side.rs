@@ -1,4 +1,5 @@
-//! Side-by-side check against the real bunyan CLI on a big VMAPI-style log.
+//! Side-by-side checks against the real bunyan CLI: on a big VMAPI-style log, and on the VMAPI
+//! logs of a simulated datacenter (`triton-sim`).
 //!
 //! Runs only when the bunyan CLI is available: set `BUNYAN_CLI` to its path (after
 //! `npm install --prefix DIR bunyan@1` it is `DIR/node_modules/.bin/bunyan`), or have `bunyan`
@@ -187,6 +188,95 @@ fn big_vmapi_log_matches_the_real_bunyan_cli() {
             ));
         }
     }
+    assert!(
+        failures.is_empty(),
+        "differences from bunyan:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The headnode's VMAPI logs in a simulated datacenter: the SMF log and the plain hourly
+/// rotated ones (bunyan does not read gzip).
+fn sim_vmapi_logs(sim: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let zones = std::fs::read_dir(sim.join("hn/zones")).expect("read hn/zones of the sim");
+    for zone in zones.flatten() {
+        let root = zone.path().join("root/var");
+        let smf = root.join("svc/log/smartdc-site-vmapi:default.log");
+        if smf.is_file() {
+            found.push(smf);
+        }
+        if let Ok(upload) = std::fs::read_dir(root.join("log/sdc/upload")) {
+            for file in upload.flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if name.starts_with("vmapi_") && name.ends_with(".log") {
+                    found.push(file.path());
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn simulated_datacenter_vmapi_logs_match_the_real_bunyan_cli() {
+    let Some(bunyan) = bunyan_cli() else {
+        println!("skipped: bunyan CLI not found (set BUNYAN_CLI or put bunyan on PATH)");
+        return;
+    };
+    let sim_bin = escargot::CargoBuild::new()
+        .package("triton-sim")
+        .bin("triton-sim")
+        .current_target()
+        .run()
+        .unwrap_or_else(|e| panic!("cannot build triton-sim: {e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("dc");
+    let status = Command::new(sim_bin.path())
+        .args([
+            "create",
+            "--scenario",
+            "cnapi-unreachable",
+            "--no-fakes",
+            "--out",
+        ])
+        .arg(&sim)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run triton-sim");
+    assert!(status.success(), "triton-sim create failed: {status}");
+    let logs = sim_vmapi_logs(&sim);
+    assert!(
+        logs.iter()
+            .any(|p| p.ends_with("smartdc-site-vmapi:default.log")),
+        "no VMAPI SMF log in the simulated headnode: {logs:?}"
+    );
+    let ours = Path::new(env!("CARGO_BIN_EXE_triton-logs"));
+    let mut failures = Vec::new();
+    for log in &logs {
+        let file = log.to_str().expect("UTF-8 temporary path");
+        for options in [vec!["-l", "error"], vec!["-o", "short"], vec!["-o", "json"]] {
+            let mut args = vec!["--no-color"];
+            args.extend(&options);
+            args.push(file);
+            let want = run(&bunyan, &args, dir.path());
+            let got = run(ours, &args, dir.path());
+            if options == ["-o", "json"] {
+                assert!(!want.0.is_empty(), "bunyan printed nothing for {args:?}");
+            }
+            if want != got {
+                failures.push(format!(
+                    "{} {options:?}: {} (exit {:?} vs {:?})",
+                    log.display(),
+                    triton_logs::conformance::diff_hint(&want.0, &got.0),
+                    want.1,
+                    got.1
+                ));
+            }
+        }
+    }
+    println!("compared {} simulated VMAPI logs with bunyan", logs.len());
     assert!(
         failures.is_empty(),
         "differences from bunyan:\n{}",

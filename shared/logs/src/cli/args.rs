@@ -13,7 +13,8 @@ use clap::{ArgAction, Parser};
     disable_version_flag = true
 )]
 pub struct LogsArgs {
-    /// Log files, .gz files, directories (every *.log* file below) or `-` for stdin.
+    /// Log files, .gz files, directories (every *.log* file below), bundles (triton-collect
+    /// bundles, tar, tar.gz or zip archives, unpacked bundles) or `-` for stdin.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -105,6 +106,24 @@ pub struct LogsArgs {
     /// Also show N records before and after each matching record.
     #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 0)]
     pub context: usize,
+
+    /// In bundles: only the logs of this host (server uuid or hostname).
+    #[arg(long = "host", value_name = "UUID|HOSTNAME")]
+    pub host: Option<String>,
+
+    /// In bundles: only the logs of this source (manifest source name such as `vmapi.log`, or
+    /// `vmapi` for all `vmapi.*`; a path substring for logs the manifest does not list).
+    #[arg(long = "source", value_name = "NAME")]
+    pub source: Option<String>,
+
+    /// List the logs the inputs hold (host, hostname, source, size, path) instead of showing
+    /// records.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Most bytes copied out of archives to a temporary directory ($TMPDIR) for merging.
+    #[arg(long = "spool-cap", value_name = "BYTES", default_value_t = crate::bundle_input::DEFAULT_SPOOL_CAP, hide = true)]
+    pub spool_cap: u64,
 
     /// Longest line kept whole, in bytes; longer lines are cut with a notice.
     #[arg(long = "line-cap", value_name = "BYTES", default_value_t = crate::DEFAULT_LINE_CAP, hide = true)]

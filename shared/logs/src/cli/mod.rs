@@ -3,6 +3,7 @@
 mod args;
 mod filter;
 mod pager;
+mod sources;
 mod view;
 
 use std::ffi::OsString;
@@ -13,6 +14,7 @@ use jiff::{tz::TimeZone, SignedDuration, Timestamp};
 pub use args::LogsArgs;
 pub use filter::{parse_level, Filters};
 
+use crate::bundle_input::LogSelection;
 use crate::input::{self, BoxedInput, InputSpec};
 use crate::lines::LineReader;
 use crate::merge::{MergeEvent, MergeInput, MergeReader};
@@ -179,29 +181,34 @@ fn merge_input(
 }
 
 fn run(args: &LogsArgs, settings: Settings) -> i32 {
-    let mut failures = 0;
     let paths = if args.paths.is_empty() {
         vec!["-".into()]
     } else {
         args.paths.clone()
     };
-    let (specs, walk_errors) = input::expand_inputs(&paths);
-    for (path, err) in walk_errors {
-        eprintln!("{PROG}: {}: {err}", path.display());
-        failures += 1;
+    let selection = LogSelection {
+        host: args.host.clone(),
+        source: args.source.clone(),
+    };
+    if args.list {
+        return sources::list(&paths, &selection, &mut io::stdout().lock());
     }
+    let resolved = sources::resolve(&paths, &selection, args.spool_cap);
+    let mut failures = resolved.failures;
+    // The spooled copies of bundle entries are read until the end of the merge.
+    let _spool = resolved.spool;
     let mut names = Vec::new();
     let mut inputs = Vec::new();
-    for spec in specs {
+    for sources::NamedInput { spec, name } in resolved.inputs {
         let (since, until) = (settings.filters.since, settings.filters.until);
-        match merge_input(spec.clone(), since, until, args.line_cap) {
+        match merge_input(spec, since, until, args.line_cap) {
             Ok(Some(input)) => {
-                names.push(spec.display_name());
+                names.push(name);
                 inputs.push(input);
             }
             Ok(None) => {}
             Err(err) => {
-                eprintln!("{PROG}: {}: {err}", spec.display_name());
+                eprintln!("{PROG}: {name}: {err}");
                 failures += 1;
             }
         }
