@@ -40,7 +40,6 @@ pub fn run(cli: Cli, argv: Vec<String>) -> i32 {
             return EXIT_USAGE;
         }
     }
-    warn_unbuilt(&cli, &progress);
 
     let headnode = !cli.cn_mode && crate::os::on_path("sdc-vmapi").is_some();
     let limits = Limits {
@@ -70,21 +69,6 @@ pub fn run(cli: Cli, argv: Vec<String>) -> i32 {
         progress: &progress,
     };
     run.collect(limits, sysinfo)
-}
-
-/// Says which requested behaviours are not there yet, instead of silently ignoring them.
-fn warn_unbuilt(cli: &Cli, progress: &Progress) {
-    if cli.since.is_some() || cli.until.is_some() || cli.last.is_some() {
-        progress.warn(
-            "the window selects log files by name (rotation stamp, task start); slicing inside a file \
-             by record time is not built yet, so selected files are kept whole (up to --max-file-bytes)",
-        );
-    }
-    if cli.max_file_bytes != 64 << 20 {
-        progress.warn(
-            "--max-file-bytes keeps the tail of a longer file (keeping the window instead is not built yet)",
-        );
-    }
 }
 
 /// Runs `sysinfo` (who we are decides the bundle's name, so this comes before the bundle).
@@ -196,7 +180,12 @@ impl Run<'_> {
         ));
         let (tasks, not_applicable) = plan_host(ctx);
         notes.extend(not_applicable);
+        runner.slice_to(&ctx.window);
         run_tasks(&mut runner, &tasks, progress);
+        if let Some(note) = runner.slicing.note() {
+            progress.detail(&note);
+            notes.push(note);
+        }
 
         let servers = fanout_servers(cli, &discovery, &self.identity);
         let (outcomes, fanout_dir) = if self.headnode && !servers.is_empty() {
@@ -317,8 +306,22 @@ fn run_tasks(runner: &mut Runner, tasks: &[Task], progress: &Progress) {
     for task in tasks {
         let index = runner.run(task);
         let item = &runner.items[index];
+        let read = runner
+            .slicing
+            .read_by_item
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, read)| {
+                format!(
+                    " [sliced: kept {} bytes, read {} of {} bytes]",
+                    item.bytes,
+                    read,
+                    item.original_bytes.unwrap_or(0)
+                )
+            })
+            .unwrap_or_default();
         progress.detail(&format!(
-            "{} {}{}",
+            "{} {}{read}{}",
             item.source,
             item.path.as_deref().unwrap_or("-"),
             item.error

@@ -65,7 +65,7 @@ pub fn print_plan(discovery: &Discovery, cli: &Cli, discovery_items: &[Item]) {
     );
     for task in &tasks {
         match &task.action {
-            Action::File { path, within } => {
+            Action::File { path, within, .. } => {
                 let confinement = if within == "/" {
                     crate::confine::Confinement::global(&ctx.host_root)
                 } else {

@@ -20,6 +20,7 @@ mod rotated;
 mod runner;
 mod scope;
 mod size;
+mod slice;
 mod sources;
 mod timespec;
 mod window;

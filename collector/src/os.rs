@@ -137,3 +137,20 @@ mod tests {
         assert!(!hostname().is_empty());
     }
 }
+
+/// Bytes this thread has read through `read(2)`-like calls so far (Linux `rchar` of
+/// `/proc/thread-self/io`), to measure what slicing a log read, bisection probes included.
+/// `None` where the OS does not say (illumos keeps it in a binary `lwpusage`; not read here).
+pub fn thread_bytes_read() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("rchar:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}

@@ -1,5 +1,6 @@
 //! The plan: what to collect on this host, as data the runner executes and `--dry-run` prints.
 
+pub use crate::slice::LogFormat;
 use crate::window::TimeWindow;
 
 /// Ordering class: cheap sources run first, so a deadline loses the least.
@@ -25,8 +26,12 @@ pub struct Task {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Copy a file of this host. Symlinks may not leave `within` (an absolute host path; `/`
-    /// for global-zone files).
-    File { path: String, within: String },
+    /// for global-zone files). A time-ordered log is cut to the window by record time.
+    File {
+        path: String,
+        within: String,
+        format: LogFormat,
+    },
     /// Run a command on this host; output stored as `hosts/<uuid>/commands/<name>.out`.
     Command {
         argv: Vec<String>,
@@ -59,6 +64,7 @@ impl Task {
             action: Action::File {
                 path: path.into(),
                 within: within.to_string(),
+                format: LogFormat::Whole,
             },
         }
     }
@@ -90,6 +96,14 @@ impl Task {
     pub fn with_absent_when(mut self, markers: &'static [&'static str]) -> Task {
         if let Action::Command { absent_when, .. } = &mut self.action {
             *absent_when = markers;
+        }
+        self
+    }
+
+    /// Marks a file task as a log cut to the window by record time.
+    pub fn time_sliced(mut self, log_format: LogFormat) -> Task {
+        if let Action::File { format, .. } = &mut self.action {
+            *format = log_format;
         }
         self
     }

@@ -14,6 +14,8 @@ use crate::confine::{Confinement, Refusal};
 use crate::exec::{self, CommandOutput, LineFilter, RunLimits};
 use crate::plan::{Action, OutputFilter, Task};
 use crate::redact;
+use crate::slice::{LogFormat, SliceRequest};
+use crate::window::{TimeWindow, JOB_MARGIN};
 
 /// Error text prefix for things that do not exist on the host: not a collection failure.
 pub const NOT_FOUND: &str = "not found";
@@ -71,7 +73,44 @@ pub struct Runner<'a> {
     sink: Option<&'a mut dyn Sink>,
     stored_bytes: u64,
     stored_paths: std::collections::HashSet<String>,
+    /// The window time-ordered logs are cut to (none: files are kept whole).
+    window: Option<TimeWindow>,
+    /// What slicing read, for the manifest and `-v`.
+    pub slicing: SliceTally,
     pub items: Vec<Item>,
+}
+
+/// Totals over the files cut to the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SliceTally {
+    pub files: u64,
+    /// Sum of the files' sizes.
+    pub original_bytes: u64,
+    /// Bytes actually read from them (bisection probes included where the OS tells).
+    pub bytes_read: u64,
+    /// Files found out of order after the seek, and so scanned whole.
+    pub rescanned: u64,
+    /// Per item index: bytes read from that file.
+    pub read_by_item: Vec<(usize, u64)>,
+}
+
+impl SliceTally {
+    /// The manifest note summarizing slicing, when anything was sliced.
+    pub fn note(&self) -> Option<String> {
+        (self.files > 0).then(|| {
+            format!(
+                "time slicing: {} log(s) cut to the window by record time; read {} of their {} ({:.2}%)",
+                self.files,
+                crate::size::human(self.bytes_read),
+                crate::size::human(self.original_bytes),
+                100.0 * self.bytes_read as f64 / self.original_bytes.max(1) as f64
+            ) + &if self.rescanned > 0 {
+                format!("; {} found out of order and scanned whole", self.rescanned)
+            } else {
+                String::new()
+            }
+        })
+    }
 }
 
 impl<'a> Runner<'a> {
@@ -89,8 +128,15 @@ impl<'a> Runner<'a> {
             sink,
             stored_bytes: 0,
             stored_paths: Default::default(),
+            window: None,
+            slicing: SliceTally::default(),
             items: Vec::new(),
         }
+    }
+
+    /// Cuts time-ordered logs to `window` from now on.
+    pub fn slice_to(&mut self, window: &TimeWindow) {
+        self.window = Some(window.clone());
     }
 
     /// Bytes still allowed under the total cap.
@@ -124,7 +170,11 @@ impl<'a> Runner<'a> {
     /// Executes one planned task and records its item; returns the item's index.
     pub fn run(&mut self, task: &Task) -> usize {
         match &task.action {
-            Action::File { path, within } => self.file(&task.source, path, within),
+            Action::File {
+                path,
+                within,
+                format,
+            } => self.file(&task.source, path, within, *format),
             Action::Command {
                 argv,
                 name,
@@ -167,8 +217,9 @@ impl<'a> Runner<'a> {
         self.items.len() - 1
     }
 
-    /// Copies one file of this host (tail kept when over the cap).
-    pub fn file(&mut self, source: &str, path: &str, within: &str) -> usize {
+    /// Copies one file of this host: a time-ordered log (`format`) cut to the window, anything
+    /// else whole with its tail kept past the per-file cap.
+    pub fn file(&mut self, source: &str, path: &str, within: &str, format: LogFormat) -> usize {
         let started = Instant::now();
         let mut item = self.blank_item(
             source,
@@ -185,18 +236,32 @@ impl<'a> Runner<'a> {
         } else {
             Confinement::zone(&self.host_root, within)
         };
-        match read_capped(
-            &confinement,
-            path,
-            self.limits.max_file_bytes.min(self.remaining_bytes()),
-        ) {
-            Ok((data, original, truncated)) => {
-                item.original_bytes = Some(original);
-                item.truncated = truncated;
-                // TODO(log engine): slice time-ordered logs to the window by record time here
-                // (binary search on offsets for sorted files) instead of keeping the tail.
+        let cap = self.limits.max_file_bytes.min(self.remaining_bytes());
+        let read = match (format, self.window.clone()) {
+            (LogFormat::Whole, _) | (_, None) => read_capped(&confinement, path, cap),
+            (format, Some(window)) => {
+                let request = slice_request(&window, cap);
+                read_sliced(&confinement, path, format, &request).map(|(read, bytes_read)| {
+                    if read.sliced {
+                        self.slicing.files += 1;
+                        self.slicing.original_bytes += read.original;
+                        self.slicing.bytes_read += bytes_read;
+                        self.slicing.rescanned += u64::from(read.rescanned);
+                        self.slicing
+                            .read_by_item
+                            .push((self.items.len(), bytes_read));
+                    }
+                    read
+                })
+            }
+        };
+        match read {
+            Ok(read) => {
+                item.original_bytes = Some(read.original);
+                item.truncated = read.truncated;
+                item.sliced = read.sliced;
                 let rel = layout::host_file(&self.host, path);
-                self.store(&mut item, rel, data);
+                self.store(&mut item, rel, read.data);
             }
             Err(Refusal::NotFound) => item.error = Some(NOT_FOUND.to_string()),
             Err(refusal) => item.error = Some(refusal.to_string()),
@@ -430,15 +495,86 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Reads a file through the confinement: the whole file, or its last `cap` bytes.
-/// Returns `(data, original size, truncated)`.
-fn read_capped(
+/// What was read of one file.
+struct FileRead {
+    data: Vec<u8>,
+    /// The file's size.
+    original: u64,
+    /// Cut by the per-file cap.
+    truncated: bool,
+    /// Cut to the window by record time.
+    sliced: bool,
+    /// Scanned whole after the seek found it out of order.
+    rescanned: bool,
+}
+
+/// The slicing request for `window`: the failure is taken to be one job margin before the
+/// window's end (where a window made from the jobs puts the last job's end), and the per-file
+/// cap keeps the part nearest it (see [`crate::slice::budget`]).
+fn slice_request(window: &TimeWindow, cap: u64) -> SliceRequest {
+    let focus = window
+        .until
+        .checked_sub(JOB_MARGIN)
+        .unwrap_or(window.until)
+        .max(window.since);
+    SliceRequest {
+        since: window.since,
+        until: window.until,
+        focus,
+        cap,
+    }
+}
+
+/// Logs up to this size are kept whole (tail-capped) rather than cut: cutting saves little,
+/// and a whole file keeps the line numbers evidence is cited by (a cut file's lines count from
+/// its first kept line, and the bundle format has no field yet for where that was).
+pub const SLICE_MIN_BYTES: u64 = 1024 * 1024;
+
+/// Reads a time-ordered log cut to the window; returns it with the bytes read from the file.
+/// A small file, or one with no timed line (not really in `format`), comes back whole,
+/// tail-capped, from the same single read.
+fn read_sliced(
     confinement: &Confinement,
     path: &str,
-    cap: u64,
-) -> Result<(Vec<u8>, u64, bool), Refusal> {
+    format: LogFormat,
+    request: &SliceRequest,
+) -> Result<(FileRead, u64), Refusal> {
     let (mut file, meta) = confinement.open_file(path)?;
     let size = meta.len();
+    if size <= SLICE_MIN_BYTES {
+        return Ok((read_tail(file, size, path, request.cap)?, 0));
+    }
+    let before = crate::os::thread_bytes_read();
+    let seek_path = crate::slice::reopen_path(&file);
+    let sliced = crate::slice::slice_file(&mut file, seek_path.as_deref(), format, request)
+        .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    let bytes_read = match (before, crate::os::thread_bytes_read()) {
+        (Some(before), Some(after)) => after.saturating_sub(before),
+        _ => sliced.stream_bytes,
+    };
+    let read = FileRead {
+        original: size,
+        truncated: sliced.capped,
+        sliced: !sliced.untimed,
+        rescanned: sliced.rescanned,
+        data: sliced.data,
+    };
+    Ok((read, bytes_read))
+}
+
+/// Reads a file through the confinement: the whole file, or its last `cap` bytes.
+fn read_capped(confinement: &Confinement, path: &str, cap: u64) -> Result<FileRead, Refusal> {
+    let (file, meta) = confinement.open_file(path)?;
+    read_tail(file, meta.len(), path, cap)
+}
+
+/// The whole of an open file, or its last `cap` bytes from a line start.
+fn read_tail(
+    mut file: std::fs::File,
+    size: u64,
+    path: &str,
+    cap: u64,
+) -> Result<FileRead, Refusal> {
     let truncated = size > cap;
     if truncated {
         file.seek(SeekFrom::Start(size - cap))
@@ -457,7 +593,13 @@ fn read_capped(
             .map_or(data.len(), |i| i + 1);
         data.drain(..start);
     }
-    Ok((data, size, truncated))
+    Ok(FileRead {
+        data,
+        original: size,
+        truncated,
+        sliced: false,
+        rescanned: false,
+    })
 }
 
 #[cfg(all(test, unix))]
@@ -506,12 +648,12 @@ mod tests {
             limits(1000, 20),
             Some(&mut sink),
         );
-        let i = runner.file("a", "/var/log/a.log", "/");
+        let i = runner.file("a", "/var/log/a.log", "/", LogFormat::Whole);
         let item = runner.items[i].clone();
         assert!(item.truncated);
         assert_eq!(item.original_bytes, Some(26));
         assert_eq!(item.redactions.get(redact::RULE_CONFIG), Some(&1));
-        let j = runner.file("b", "/var/log/missing.log", "/");
+        let j = runner.file("b", "/var/log/missing.log", "/", LogFormat::Whole);
         assert_eq!(runner.items[j].error.as_deref(), Some(NOT_FOUND));
         assert!(!is_failure(&runner.items[j]));
         drop(runner);
@@ -558,8 +700,8 @@ mod tests {
             limits(10, 100),
             Some(&mut sink),
         );
-        runner.file("a", "/f", "/");
-        let i = runner.file("b", "/f", "/");
+        runner.file("a", "/f", "/", LogFormat::Whole);
+        let i = runner.file("b", "/f", "/", LogFormat::Whole);
         assert!(runner.items[i]
             .error
             .as_deref()
@@ -567,7 +709,7 @@ mod tests {
         let mut l = limits(100, 100);
         l.deadline = Instant::now();
         let mut runner = Runner::new(dir.path().into(), "S".into(), l, None);
-        let i = runner.file("a", "/f", "/");
+        let i = runner.file("a", "/f", "/", LogFormat::Whole);
         assert!(runner.items[i]
             .error
             .as_deref()

@@ -1,11 +1,12 @@
 //! Compute-node agents: cn-agent (SMF log and per-task logs), the provisioner and heartbeater
 //! of older platforms, vm-agent and net-agent (reference §3.4).
 
+use super::task_scan::task_logs_naming_vms;
 use super::{
     any_exists, file_tasks, rotated_in_window, task_logs_in_window, yes, Applies, Part, SourceDecl,
 };
 use crate::context::Context;
-use crate::plan::{Cost, Task};
+use crate::plan::{Cost, LogFormat, Task};
 
 pub const SOURCES: &[SourceDecl] = &[
     SourceDecl {
@@ -46,6 +47,7 @@ pub const SOURCES: &[SourceDecl] = &[
     },
 ];
 
+const CN_AGENT_TASK_LOGS: &str = "/var/log/cn-agent/logs";
 const CN_AGENT_SMF: &str = "/var/svc/log/smartdc-agent-cn-agent:default.log";
 const PROVISIONER_SMF: &str = "/var/svc/log/smartdc-agent-provisioner:default.log";
 const HEARTBEATER_SMF: &str = "/var/svc/log/smartdc-agent-heartbeater:default.log";
@@ -82,43 +84,56 @@ fn agent_log(
     rotated_dir: &str,
     names: &[&str],
 ) -> Applies {
-    let mut tasks = vec![Task::file(decl.name, Cost::Medium, smf, "/")];
-    tasks.extend(file_tasks(
-        ctx,
-        decl.name,
-        Cost::Expensive,
-        "/",
-        rotated_dir,
-        &rotated_in_window(ctx, names),
-    ));
+    let mut tasks =
+        vec![Task::file(decl.name, Cost::Medium, smf, "/").time_sliced(LogFormat::Bunyan)];
+    tasks.extend(
+        file_tasks(
+            ctx,
+            decl.name,
+            Cost::Expensive,
+            "/",
+            rotated_dir,
+            &rotated_in_window(ctx, names),
+        )
+        .into_iter()
+        .map(|t| t.time_sliced(LogFormat::Bunyan)),
+    );
     yes("agent on every compute node", tasks)
 }
 
+/// Per-task logs are whole units, chosen by their start time or because they name a VM in
+/// scope; the merged task log and its rotated files are cut to the window.
 fn plan_cn_agent_tasks(ctx: &Context, decl: &SourceDecl) -> Applies {
-    // Task logs outside the window whose records name a VM in scope need a content search
-    // (log engine); they are not selected yet.
     let mut tasks = file_tasks(
         ctx,
         decl.name,
         Cost::Medium,
         "/",
-        "/var/log/cn-agent/logs",
+        CN_AGENT_TASK_LOGS,
         &task_logs_in_window(ctx),
     );
-    tasks.push(Task::file(
-        decl.name,
-        Cost::Medium,
-        "/var/log/cn-agent/cn-agent-tasks.log",
-        "/",
-    ));
-    tasks.extend(file_tasks(
-        ctx,
-        decl.name,
-        Cost::Expensive,
-        "/",
-        "/var/log/cn-agent",
-        &rotated_in_window(ctx, &["cn-agent-tasks"]),
-    ));
+    tasks.extend(task_logs_naming_vms(ctx, decl.name, CN_AGENT_TASK_LOGS));
+    tasks.push(
+        Task::file(
+            decl.name,
+            Cost::Medium,
+            "/var/log/cn-agent/cn-agent-tasks.log",
+            "/",
+        )
+        .time_sliced(LogFormat::Bunyan),
+    );
+    tasks.extend(
+        file_tasks(
+            ctx,
+            decl.name,
+            Cost::Expensive,
+            "/",
+            "/var/log/cn-agent",
+            &rotated_in_window(ctx, &["cn-agent-tasks"]),
+        )
+        .into_iter()
+        .map(|t| t.time_sliced(LogFormat::Bunyan)),
+    );
     yes(
         "one log per cn-agent task (machine_create, image_ensure_present, ...)",
         tasks,
@@ -132,13 +147,14 @@ fn plan_provisioner(ctx: &Context, decl: &SourceDecl) -> Applies {
         );
     }
     let mut tasks = vec![
-        Task::file(decl.name, Cost::Medium, PROVISIONER_SMF, "/"),
+        Task::file(decl.name, Cost::Medium, PROVISIONER_SMF, "/").time_sliced(LogFormat::Bunyan),
         Task::file(
             decl.name,
             Cost::Medium,
             "/var/log/provisioner/provisioner.log",
             "/",
-        ),
+        )
+        .time_sliced(LogFormat::Bunyan),
     ];
     tasks.extend(file_tasks(
         ctx,
@@ -148,14 +164,23 @@ fn plan_provisioner(ctx: &Context, decl: &SourceDecl) -> Applies {
         "/var/log/provisioner/logs",
         &task_logs_in_window(ctx),
     ));
-    tasks.extend(file_tasks(
+    tasks.extend(task_logs_naming_vms(
         ctx,
         decl.name,
-        Cost::Expensive,
-        "/",
-        "/var/log/provisioner",
-        &rotated_in_window(ctx, &["provisioner", "provisioner_tasks"]),
+        "/var/log/provisioner/logs",
     ));
+    tasks.extend(
+        file_tasks(
+            ctx,
+            decl.name,
+            Cost::Expensive,
+            "/",
+            "/var/log/provisioner",
+            &rotated_in_window(ctx, &["provisioner", "provisioner_tasks"]),
+        )
+        .into_iter()
+        .map(|t| t.time_sliced(LogFormat::Bunyan)),
+    );
     yes("provisioner installed (older platform)", tasks)
 }
 
@@ -165,7 +190,8 @@ fn plan_heartbeater(ctx: &Context, decl: &SourceDecl) -> Applies {
     }
     yes(
         "heartbeater installed (older platform)",
-        vec![Task::file(decl.name, Cost::Medium, HEARTBEATER_SMF, "/")],
+        vec![Task::file(decl.name, Cost::Medium, HEARTBEATER_SMF, "/")
+            .time_sliced(LogFormat::Heartbeater)],
     )
 }
 

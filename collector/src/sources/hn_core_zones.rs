@@ -3,7 +3,7 @@
 
 use super::{file_tasks, plan_note_zone, rotated_in_window, yes, Applies, Part, SourceDecl};
 use crate::context::Context;
-use crate::plan::{Cost, Task};
+use crate::plan::{Cost, LogFormat, Task};
 
 /// Where one role's logs are, inside its zone.
 pub struct CoreZoneLogs {
@@ -17,6 +17,8 @@ pub struct CoreZoneLogs {
     pub other_files: &'static [&'static str],
     /// logadm rotation names in `/var/log/sdc/upload/` (`<name>_<zone>_<stamp>.log`).
     pub rotated: &'static [&'static str],
+    /// How its logs are cut to the window (every role but rabbitmq logs bunyan).
+    pub format: LogFormat,
 }
 
 /// The core zones and their logs (reference §3.2).
@@ -27,6 +29,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-site-vmapi:"],
         other_files: &[],
         rotated: &["vmapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "cnapi",
@@ -34,6 +37,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-site-cnapi:"],
         other_files: &[],
         rotated: &["cnapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "workflow",
@@ -45,6 +49,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         ],
         other_files: &[],
         rotated: &["wf-api", "wf-runner", "wf-backfill"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "imgapi",
@@ -52,6 +57,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-site-imgapi:"],
         other_files: &[],
         rotated: &["imgapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "napi",
@@ -59,6 +65,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-napi:"],
         other_files: &[],
         rotated: &["napi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "fwapi",
@@ -66,6 +73,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-fwapi:"],
         other_files: &[],
         rotated: &["fwapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "ufds",
@@ -76,6 +84,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         ],
         other_files: &[],
         rotated: &["ufds-master", "ufds-capi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "cloudapi",
@@ -83,6 +92,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-cloudapi:"],
         other_files: &["/var/log/cloudapi.log"],
         rotated: &["cloudapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "adminui",
@@ -90,6 +100,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-adminui:"],
         other_files: &[],
         rotated: &["adminui"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "sapi",
@@ -97,6 +108,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-sapi:"],
         other_files: &[],
         rotated: &["sapi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "papi",
@@ -104,6 +116,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &["smartdc-application-papi:"],
         other_files: &[],
         rotated: &["papi"],
+        format: LogFormat::Bunyan,
     },
     CoreZoneLogs {
         role: "rabbitmq",
@@ -111,6 +124,7 @@ pub const CORE_ZONES: &[CoreZoneLogs] = &[
         smf_prefixes: &[],
         other_files: &["/var/log/rabbitmq/rabbit.log"],
         rotated: &[],
+        format: LogFormat::Whole,
     },
 ];
 
@@ -172,32 +186,38 @@ fn plan_core_zone(ctx: &Context, decl: &SourceDecl) -> Applies {
         let root = format!("/zones/{}/root", zone.uuid);
         if !logs.smf_prefixes.is_empty() {
             let prefixes = logs.smf_prefixes;
-            tasks.extend(file_tasks(
-                ctx,
-                decl.name,
-                Cost::Medium,
-                &root,
-                &format!("{root}/var/svc/log"),
-                &|name: &str| prefixes.iter().any(|p| name.starts_with(p)),
-            ));
+            tasks.extend(
+                file_tasks(
+                    ctx,
+                    decl.name,
+                    Cost::Medium,
+                    &root,
+                    &format!("{root}/var/svc/log"),
+                    &|name: &str| prefixes.iter().any(|p| name.starts_with(p)),
+                )
+                .into_iter()
+                .map(|t| t.time_sliced(logs.format)),
+            );
         }
         for file in logs.other_files {
-            tasks.push(Task::file(
-                decl.name,
-                Cost::Medium,
-                format!("{root}{file}"),
-                &root,
-            ));
+            tasks.push(
+                Task::file(decl.name, Cost::Medium, format!("{root}{file}"), &root)
+                    .time_sliced(logs.format),
+            );
         }
         if !logs.rotated.is_empty() {
-            tasks.extend(file_tasks(
-                ctx,
-                decl.name,
-                Cost::Expensive,
-                &root,
-                &format!("{root}/var/log/sdc/upload"),
-                &rotated_in_window(ctx, logs.rotated),
-            ));
+            tasks.extend(
+                file_tasks(
+                    ctx,
+                    decl.name,
+                    Cost::Expensive,
+                    &root,
+                    &format!("{root}/var/log/sdc/upload"),
+                    &rotated_in_window(ctx, logs.rotated),
+                )
+                .into_iter()
+                .map(|t| t.time_sliced(logs.format)),
+            );
         }
     }
     let names: Vec<String> = zones
@@ -259,7 +279,7 @@ mod tests {
         let mut paths: Vec<String> = tasks
             .iter()
             .map(|t| match &t.action {
-                Action::File { path, within } => {
+                Action::File { path, within, .. } => {
                     assert_eq!(within, &format!("/zones/{ZONE}/root"));
                     path.rsplit('/').next().unwrap_or("").to_string()
                 }

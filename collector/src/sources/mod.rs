@@ -8,6 +8,7 @@ pub mod commands;
 pub mod hn_config;
 pub mod hn_core_zones;
 pub mod kvm;
+pub mod task_scan;
 pub mod vm_logs;
 pub mod zone_svc;
 

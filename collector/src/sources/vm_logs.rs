@@ -3,7 +3,7 @@
 
 use super::{file_tasks, task_logs_in_window, yes, Applies, Part, SourceDecl};
 use crate::context::Context;
-use crate::plan::{Cost, Task};
+use crate::plan::{Cost, LogFormat, Task};
 
 pub const SOURCES: &[SourceDecl] = &[
     SourceDecl {
@@ -45,7 +45,7 @@ fn plan_daemons(_ctx: &Context, decl: &SourceDecl) -> Applies {
         "platform daemons on every compute node",
         DAEMON_LOGS
             .iter()
-            .map(|p| Task::file(decl.name, Cost::Medium, *p, "/"))
+            .map(|p| Task::file(decl.name, Cost::Medium, *p, "/").time_sliced(LogFormat::Bunyan))
             .collect(),
     )
 }
