@@ -15,11 +15,11 @@ use serde::Serialize;
 
 use crate::input::observations::{Located, LogExtent, LogRecord, Observations, ZoneSvcLog};
 use crate::input::place::Place;
-use crate::parsers::bunyan::Record;
 use crate::parsers::dapi::DapiSnapshot;
 use crate::parsers::heartbeater::Heartbeater;
 use crate::parsers::imgadm::ImageState;
 use crate::parsers::job::Job;
+use crate::parsers::service_log::KeptRecord;
 use crate::parsers::svcs::BrokenService;
 use crate::parsers::vmadm::VmObject;
 use crate::parsers::vmlog::VmLog;
@@ -196,7 +196,7 @@ pub struct Facts {
     pub nodes: BTreeMap<Option<String>, ComputeNode>,
     /// Kept log records of every input, by time.
     pub records: Vec<LogRecord>,
-    pub dapi: Vec<Located<(Record, DapiSnapshot)>>,
+    pub dapi: Vec<Located<(KeptRecord, DapiSnapshot)>>,
     pub extents: Vec<LogExtent>,
     pub command_errors: Vec<Located<String>>,
     pub coverage: Coverage,

@@ -168,10 +168,8 @@ pub fn by_content(name: &str, head: &str) -> SourceKind {
     let bunyan_lines = first_lines
         .iter()
         .filter(|l| {
-            (l.starts_with('{')
-                && serde_json::from_str::<serde_json::Value>(l)
-                    .is_ok_and(|v| crate::parsers::bunyan::is_json_record(&v)))
-                || crate::parsers::bunyan::parse_pretty(l, 0).is_some()
+            triton_logs::Record::parse(l.as_bytes()).is_some()
+                || crate::parsers::bunyan_text::parse(l, 0).is_some()
         })
         .count();
     if bunyan_lines > 0 {

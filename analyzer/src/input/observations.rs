@@ -5,11 +5,11 @@ use serde::Serialize;
 
 use super::manifest::ManifestView;
 use super::place::Place;
-use crate::parsers::bunyan::Record;
 use crate::parsers::dapi::DapiSnapshot;
 use crate::parsers::heartbeater::Heartbeater;
 use crate::parsers::imgadm::ImageState;
 use crate::parsers::job::Job;
+use crate::parsers::service_log::KeptRecord;
 use crate::parsers::svclog::SvcLog;
 use crate::parsers::svcs::BrokenService;
 use crate::parsers::vmadm::VmObject;
@@ -32,7 +32,7 @@ pub struct LogRecord {
     pub place: Place,
     /// `vmapi`, `cnapi`, `wf-runner`, `cn-agent`, ... (bunyan `name`, or from the file name).
     pub service: String,
-    pub record: Record,
+    pub record: KeptRecord,
 }
 
 /// A kept log file's extent, for coverage and the report header.
@@ -84,7 +84,7 @@ pub struct Observations {
     pub svc_logs: Vec<Located<ZoneSvcLog>>,
     pub heartbeats: Vec<Located<Heartbeater>>,
     pub records: Vec<LogRecord>,
-    pub dapi: Vec<Located<(Record, DapiSnapshot)>>,
+    pub dapi: Vec<Located<(KeptRecord, DapiSnapshot)>>,
     pub markers: Vec<Located<(String, String)>>,
     pub command_errors: Vec<Located<String>>,
     pub extents: Vec<LogExtent>,

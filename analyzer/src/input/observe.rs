@@ -8,7 +8,7 @@ use super::classify::{by_content, by_path, SourceKind};
 use super::observations::{EntrySeen, Located, LogExtent, LogRecord, Observations, ZoneSvcLog};
 use super::paths::PathInfo;
 use super::place::Place;
-use crate::parsers::bunyan::{self, Record};
+use crate::parsers::service_log::{self, Candidate, KeptRecord};
 use crate::parsers::{
     dapi, heartbeater, http, imgadm, job, svclog, svcs, vmadm, vmlog, zfs_list, zpool_history,
 };
@@ -23,7 +23,9 @@ const MAX_KEPT_RECORDS: u64 = 20_000;
 const MAX_GUNZIP: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Messages worth keeping at any level (the guide's and reference's signatures).
-const KEEP_PHRASES: [&str; 14] = [
+/// (`Successfully created VM <uuid>` is not one: VM.js prints it to stderr only, so it shows in
+/// the console output of `vmadm create`, never in a vmadm bunyan log.)
+const KEEP_PHRASES: [&str; 13] = [
     "Snapshot of request",
     "No compute resources available",
     "No allocatable servers",
@@ -37,16 +39,15 @@ const KEEP_PHRASES: [&str; 14] = [
     "Failed to allocate memory",
     "-partial",
     "no more free IPs",
-    "Successfully created VM",
 ];
 
-/// Cheap test on a raw JSON line: could `keep_record` want it? Lines that fail it are never
-/// parsed (most of a busy service log: pings, polls, successful GETs).
-fn maybe_interesting(line: &str) -> bool {
-    if bunyan::quick_level(line).is_none_or(|l| l >= 40) {
+/// Cheap test on a record's raw line: could `keep_record` want it? Records that fail it are
+/// never copied (most of a busy service log: pings, polls, successful GETs).
+fn maybe_interesting(candidate: &Candidate<'_>) -> bool {
+    if candidate.level.is_none_or(|l| l >= 40) {
         return true;
     }
-    const MARKERS: [&str; 8] = [
+    const MARKERS: [&str; 9] = [
         "\"vm_uuid\"",
         "\"job_uuid\"",
         "\"snapshot\"",
@@ -55,13 +56,13 @@ fn maybe_interesting(line: &str) -> bool {
         "\"vm\":\"",
         "\"method\":\"POST\"",
         "\"statusCode\":4",
+        "\"statusCode\":5",
     ];
-    MARKERS.iter().any(|m| line.contains(m))
-        || line.contains("\"statusCode\":5")
-        || KEEP_PHRASES.iter().any(|p| line.contains(p))
+    MARKERS.iter().any(|m| candidate.mentions(m))
+        || KEEP_PHRASES.iter().any(|p| candidate.mentions(p))
 }
 
-fn keep_record(record: &Record) -> bool {
+fn keep_record(record: &KeptRecord) -> bool {
     if record.level >= 40 {
         return true;
     }
@@ -347,21 +348,14 @@ fn observe_bunyan(
 ) -> Result<(), String> {
     let file_service = service_from_name(name);
     let mut kept = 0u64;
-    let mut dropped = 0u64;
     let mut records = Vec::new();
     let mut snapshots = Vec::new();
     let mut snapshot_errors = Vec::new();
-    let summary = bunyan::scan_filtered(reader, maybe_interesting, |mut record| {
-        if let Some(field) = record
-            .value
-            .as_ref()
-            .and_then(|v| v.get("snapshot"))
-            .and_then(Value::as_str)
-        {
-            match dapi::decode(field) {
+    let summary = service_log::scan_filtered(reader, maybe_interesting, |record, snapshot| {
+        if let Some(field) = snapshot {
+            match dapi::decode(&field) {
                 Ok(snap) => {
                     let mut meta = record.clone();
-                    meta.value = None;
                     meta.raw = crate::parsers::clip(&meta.raw, 400);
                     snapshots.push((meta, snap));
                 }
@@ -372,10 +366,7 @@ fn observe_bunyan(
         }
         if keep_record(&record) && kept < MAX_KEPT_RECORDS {
             kept += 1;
-            record.value = None;
             records.push(record);
-        } else {
-            dropped += 1;
         }
     })
     .map_err(|e| e.to_string())?;
@@ -400,7 +391,6 @@ fn observe_bunyan(
         });
     }
     obs.warnings.extend(snapshot_errors);
-    let _ = dropped;
     obs.extents.push(LogExtent {
         place: place.clone(),
         service,

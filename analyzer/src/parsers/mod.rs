@@ -3,12 +3,13 @@
 //! Parsers never see the whole bundle; each gets one entry (or one JSON value) and keeps only what
 //! the facts need, so big logs stream through in bounded memory. Errors name the file and line.
 
-pub mod bunyan;
+pub mod bunyan_text;
 pub mod dapi;
 pub mod heartbeater;
 pub mod http;
 pub mod imgadm;
 pub mod job;
+pub mod service_log;
 pub mod svclog;
 pub mod svcs;
 pub mod time;

@@ -1,12 +1,16 @@
 //! SMF service logs (`/var/svc/log/<fmri>.log`), used here for the zone services the guide names
 //! for OS zones: `system-zoneinit:default.log`, `smartdc-mdata:fetch.log`,
-//! `smartdc-mdata:execute.log`. svc.startd writes bracketed lines around the method's own output
-//! (zoneinit's is a `set -x` trace):
+//! `smartdc-mdata:execute.log`. svc.startd writes bracketed lines around the method's own
+//! output (zoneinit's is a `set -x` trace, mdata-fetch's an xtrace with PS4
+//! `[<time>] <file>:<line>: `). The usual failure: zoneinit finished, and on the second boot
+//! mdata:fetch could not read the metadata and exited 95:
 //!
 //! ```text
-//! [ Mar 25 21:42:38 Executing start method ("/lib/svc/method/zoneinit"). ]
-//! + /usr/sbin/mdata-get sdc:uuid
-//! [ Mar 25 21:42:40 Method "start" exited with status 95. ]
+//! [ May 11 08:58:33 Executing start method ("/lib/svc/method/mdata-fetch"). ]
+//! [2024-05-11T08:58:33.512Z] /lib/svc/method/mdata-fetch:105: /usr/sbin/mdata-get user-data
+//! Metadata couldn't be retrieved.
+//! [2024-05-11T08:59:33.515Z] /lib/svc/method/mdata-fetch:117: exit 95
+//! [ May 11 08:59:34 Method "start" exited with status 95. ]
 //! ```
 //!
 //! Newer illumos prefixes the year (`[ 2019 Apr 10 19:26:43 Enabled. ]`); both are read.
@@ -154,16 +158,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zoneinit_failure() {
-        let text = "[ Mar 25 21:42:38 Enabled. ]\n[ Mar 25 21:42:38 Executing start method (\"/lib/svc/method/zoneinit\"). ]\n+ /usr/sbin/mdata-get sdc:uuid\n[ Mar 25 21:42:40 Method \"start\" exited with status 95. ]\n";
+    fn mdata_fetch_failure() {
+        let text = "[ May 11 08:58:33 Enabled. ]\n[ May 11 08:58:33 Executing start method (\"/lib/svc/method/mdata-fetch\"). ]\n[2024-05-11T08:58:33.512Z] /lib/svc/method/mdata-fetch:105: /usr/sbin/mdata-get user-data\nMetadata couldn't be retrieved.\n[2024-05-11T08:59:33.515Z] /lib/svc/method/mdata-fetch:117: exit 95\n[ May 11 08:59:34 Method \"start\" exited with status 95. ]\n";
         assert!(looks_like_svc_log(text));
         let log = parse(text.as_bytes()).expect("parse");
         assert_eq!(log.starts, 1);
         let f = log.last_failure().expect("failure");
         assert_eq!(f.status, Some(95));
-        assert_eq!(f.line, 4);
+        assert_eq!(f.line, 6);
         assert_eq!(f.method, "start");
-        assert_eq!(f.time, "Mar 25 21:42:40");
+        assert_eq!(f.time, "May 11 08:59:34");
+        assert!(log
+            .tail
+            .iter()
+            .any(|l| l.line == 4 && l.text == "Metadata couldn't be retrieved."));
+    }
+
+    #[test]
+    fn zoneinit_that_finished_is_no_failure() {
+        let text = "[ May 11 08:58:10 Executing start method (\"/var/zoneinit/zoneinit\"). ]\n++ echo 'zoneinit: (finish)'\nzoneinit: (finish)\n[ May 11 08:58:20 Method \"start\" exited with status 0. ]\n";
+        let log = parse(text.as_bytes()).expect("parse");
+        assert!(log.any_failure().is_none());
     }
 
     #[test]

@@ -103,7 +103,9 @@ pub fn create_errors(text: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// Whether a text looks like a `vmadm create` console (its success or failure lines).
+/// Whether a text looks like a `vmadm create` console. VM.js prints `Successfully created VM
+/// <uuid>` and `Failed to create VM <uuid>: ...` to stderr only: they show here, in the console,
+/// and never in the vmadm bunyan log (`/var/log/vm/logs/<ms>-<pid>-vmadm.log`).
 pub fn looks_like_vmadm_create(head: &str) -> bool {
     head.contains("Successfully created VM") || head.contains("Failed to create VM")
 }

@@ -255,11 +255,152 @@ fn provision_section(out: &mut String, p: &ProvisionReport, findings: &[&Finding
     }
 }
 
-/// Renders the whole report.
+/// Renders the whole report, answer first: title and inputs in one line, the summary table,
+/// one section per provision, then what the collection lacks, then the appendix.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Triton provision analysis\n");
-    let _ = writeln!(out, "{} {}\n", inline(r.tool), inline(r.version));
+    let _ = writeln!(out, "{}\n", inputs_line(r));
+    summary(&mut out, r);
+    if r.provisions.len() > 1 {
+        fleet_summary(&mut out, r);
+    }
+    if !r.provisions.is_empty() {
+        let _ = writeln!(out, "## Provisions\n");
+    }
+    for p in &r.provisions {
+        let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
+        provision_section(&mut out, p, &findings);
+    }
+    coverage_warnings(&mut out, r);
+    missing(&mut out, r);
+    let _ = writeln!(out, "## Appendix\n");
+    inputs_table(&mut out, r);
+    not_applicable(&mut out, r);
+    skipped_rules(&mut out, r);
+    input_warnings(&mut out, r);
+    out
+}
+
+/// Most inputs named in the first line; the appendix lists them all.
+const INPUTS_IN_LINE: usize = 3;
+
+/// `triton-analyze 0.1.0 over `b.tar.gz` (bundle, complete), 2 hosts, data from … to ….`
+fn inputs_line(r: &Report) -> String {
+    let mut named: Vec<String> = r
+        .inputs
+        .iter()
+        .take(INPUTS_IN_LINE)
+        .map(|i| {
+            let state = match (i.complete, i.manifest) {
+                (Some(true), _) => "complete",
+                (Some(false), _) => "**incomplete**",
+                (None, true) => "manifest",
+                (None, false) => "no manifest",
+            };
+            format!("{} ({}, {state})", code(&i.name), inline(&i.kind))
+        })
+        .collect();
+    if r.inputs.len() > INPUTS_IN_LINE {
+        named.push(format!("{} more", r.inputs.len() - INPUTS_IN_LINE));
+    }
+    if !r.unreadable.is_empty() {
+        named.push(format!("**{} unreadable**", r.unreadable.len()));
+    }
+    let mut line = format!(
+        "{} {} over {}",
+        inline(r.tool),
+        inline(r.version),
+        if named.is_empty() {
+            "no readable input".to_string()
+        } else {
+            named.join(", ")
+        }
+    );
+    if !r.hosts.is_empty() {
+        let _ = write!(
+            line,
+            ", {} host{}",
+            r.hosts.len(),
+            if r.hosts.len() == 1 { "" } else { "s" }
+        );
+    }
+    if let Some((a, b)) = &r.window {
+        let _ = write!(line, ", data from {} to {}", code(a), code(b));
+    }
+    line.push('.');
+    line
+}
+
+fn summary(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "## Summary\n");
+    if r.provisions.is_empty() {
+        let _ = writeln!(
+            out,
+            "No provision found in the input (no provision job, no refused `POST /vms`).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| VM | brand | job | workflow | result | furthest step | diagnosis | confidence |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for p in &r.provisions {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            short_uuid(&p.vm_uuid),
+            p.brand.as_deref().map(inline).unwrap_or_else(|| "—".into()),
+            short_uuid(&p.job_uuid),
+            p.workflow
+                .as_deref()
+                .map(inline)
+                .unwrap_or_else(|| "no job".into()),
+            inline(p.result),
+            p.furthest_step
+                .as_deref()
+                .map(inline)
+                .unwrap_or_else(|| "—".into()),
+            code(p.diagnosis.key),
+            inline(p.diagnosis.confidence.label())
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn coverage_warnings(out: &mut String, r: &Report) {
+    if r.coverage_warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Coverage warnings\n");
+    for w in &r.coverage_warnings {
+        let _ = writeln!(out, "- {}", inline(w));
+    }
+    let _ = writeln!(out);
+}
+
+fn missing(out: &mut String, r: &Report) {
+    if r.missing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Missing from the input\n");
+    let _ = writeln!(out, "| provision | what | how to collect it |");
+    let _ = writeln!(out, "|---|---|---|");
+    for m in &r.missing {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            code(&m.provision),
+            inline(&m.what),
+            code(&m.collect)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn inputs_table(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "### Inputs\n");
     let _ = writeln!(out, "| input | kind | entries | collector | complete |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     for i in &r.inputs {
@@ -293,106 +434,68 @@ pub fn render(r: &Report) -> String {
         let hosts: Vec<String> = r.hosts.iter().map(|h| code(h)).collect();
         let _ = writeln!(out, "Hosts: {}\n", hosts.join(", "));
     }
-    if let Some((a, b)) = &r.window {
-        let _ = writeln!(out, "Time span of the data: {} .. {}\n", code(a), code(b));
+    for note in &r.collection_notes {
+        let _ = writeln!(out, "- {}", inline(note));
     }
-    if !r.coverage_warnings.is_empty() {
-        let _ = writeln!(out, "**Coverage warnings**\n");
-        for w in &r.coverage_warnings {
-            let _ = writeln!(out, "- {}", inline(w));
-        }
+    if !r.collection_notes.is_empty() {
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "## Summary\n");
-    if r.provisions.is_empty() {
+}
+
+/// Collapsed: these are not gaps, only the collector's account of what does not exist or does
+/// not apply on each host. The lines are escaped like any other text, never raw HTML.
+fn not_applicable(out: &mut String, r: &Report) {
+    if r.not_applicable.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Not applicable on these hosts\n");
+    let _ = writeln!(
+        out,
+        "<details><summary>{} source(s) absent or not applicable (not gaps)</summary>\n",
+        r.not_applicable.len()
+    );
+    for line in &r.not_applicable {
+        let _ = writeln!(out, "- {}", inline(line));
+    }
+    let _ = writeln!(out, "\n</details>\n");
+}
+
+fn skipped_rules(out: &mut String, r: &Report) {
+    if r.skipped_rules.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Rules skipped\n");
+    let _ = writeln!(out, "| rule | provision | why |");
+    let _ = writeln!(out, "|---|---|---|");
+    for s in &r.skipped_rules {
         let _ = writeln!(
             out,
-            "No provision found in the input (no provision job, no refused `POST /vms`).\n"
+            "| {} | {} | {} |",
+            code(s.rule),
+            code(&s.provision),
+            inline(&s.reason)
         );
-    } else {
-        let _ = writeln!(
-            out,
-            "| VM | brand | job | workflow | result | furthest step | diagnosis | confidence |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-        for p in &r.provisions {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                short_uuid(&p.vm_uuid),
-                p.brand.as_deref().map(inline).unwrap_or_else(|| "—".into()),
-                short_uuid(&p.job_uuid),
-                p.workflow
-                    .as_deref()
-                    .map(inline)
-                    .unwrap_or_else(|| "no job".into()),
-                inline(p.result),
-                p.furthest_step
-                    .as_deref()
-                    .map(inline)
-                    .unwrap_or_else(|| "—".into()),
-                code(p.diagnosis.key),
-                inline(p.diagnosis.confidence.label())
-            );
-        }
-        let _ = writeln!(out);
     }
-    if r.provisions.len() > 1 {
-        fleet_summary(&mut out, r);
-    }
-    if !r.provisions.is_empty() {
-        let _ = writeln!(out, "## Provisions\n");
-    }
-    for p in &r.provisions {
-        let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
-        provision_section(&mut out, p, &findings);
-    }
-    if !r.missing.is_empty() {
-        let _ = writeln!(out, "## Missing from the input\n");
-        let _ = writeln!(out, "| provision | what | how to collect it |");
-        let _ = writeln!(out, "|---|---|---|");
-        for m in &r.missing {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                code(&m.provision),
-                inline(&m.what),
-                code(&m.collect)
-            );
-        }
-        let _ = writeln!(out);
-    }
-    if !r.skipped_rules.is_empty() {
-        let _ = writeln!(out, "## Appendix: rules skipped\n");
-        let _ = writeln!(out, "| rule | provision | why |");
-        let _ = writeln!(out, "|---|---|---|");
-        for s in &r.skipped_rules {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                code(s.rule),
-                code(&s.provision),
-                inline(&s.reason)
-            );
-        }
-        let _ = writeln!(out);
-    }
+    let _ = writeln!(out);
+}
+
+fn input_warnings(out: &mut String, r: &Report) {
     let warnings: Vec<(&str, &String)> = r
         .inputs
         .iter()
         .flat_map(|i| i.warnings.iter().map(move |w| (i.name.as_str(), w)))
         .collect();
-    if !warnings.is_empty() {
-        let _ = writeln!(out, "## Appendix: input warnings\n");
-        for (input, w) in warnings.iter().take(50) {
-            let _ = writeln!(out, "- {}: {}", code(input), inline(w));
-        }
-        if warnings.len() > 50 {
-            let _ = writeln!(out, "- … and {} more", warnings.len() - 50);
-        }
-        let _ = writeln!(out);
+    if warnings.is_empty() {
+        return;
     }
-    out
+    let _ = writeln!(out, "### Input warnings\n");
+    for (input, w) in warnings.iter().take(50) {
+        let _ = writeln!(out, "- {}: {}", code(input), inline(w));
+    }
+    if warnings.len() > 50 {
+        let _ = writeln!(out, "- … and {} more", warnings.len() - 50);
+    }
+    let _ = writeln!(out);
 }
 
 /// Groups provisions by diagnosis and first error line ("3 of 8 provisions: ...").

@@ -1,6 +1,7 @@
 //! Report sinks over the same [`model::Report`]: markdown for tickets, JSON for tools
 //! (schema in `docs/report-json.md`).
 
+pub mod collection;
 pub mod escape;
 pub mod markdown;
 pub mod model;

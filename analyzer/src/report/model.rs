@@ -83,7 +83,12 @@ pub struct Report {
     pub hosts: Vec<String>,
     /// Earliest and latest time seen in jobs and logs.
     pub window: Option<(String, String)>,
+    /// Real gaps in the collection (failed, timed out, cut, unreachable, unreadable).
     pub coverage_warnings: Vec<String>,
+    /// Sources that do not exist or do not apply on a host: not gaps.
+    pub not_applicable: Vec<String>,
+    /// What the collector says about how it collected (e.g. time slicing).
+    pub collection_notes: Vec<String>,
     pub provisions: Vec<ProvisionReport>,
     pub findings: Vec<Finding>,
     pub skipped_rules: Vec<SkippedRule>,
@@ -319,59 +324,7 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
         .collect();
     times.sort();
     let window = times.first().cloned().zip(times.last().cloned());
-    let mut coverage_warnings = Vec::new();
-    for input in &facts.inputs {
-        if !input.manifest {
-            coverage_warnings.push(format!(
-                "{}: no manifest; absence of a file or record proves nothing for this input",
-                input.name
-            ));
-        }
-        if input.complete == Some(false) {
-            coverage_warnings.push(format!(
-                "{}: the collector reports the bundle incomplete",
-                input.name
-            ));
-        }
-    }
-    for (input, m) in &facts.coverage.manifests {
-        for h in m.hosts.iter().filter(|h| h.error.is_some()) {
-            coverage_warnings.push(format!(
-                "{input}: host {} ({}) not collected: {}",
-                h.server_uuid,
-                h.hostname,
-                h.error.as_deref().unwrap_or("")
-            ));
-        }
-        let failed: Vec<_> = m.items.iter().filter(|i| i.error.is_some()).collect();
-        for item in failed.iter().take(10) {
-            coverage_warnings.push(format!(
-                "{input}: not collected: {} on {}: {}",
-                item.source,
-                item.host.as_deref().unwrap_or("headnode API"),
-                item.error.as_deref().unwrap_or("")
-            ));
-        }
-        if failed.len() > 10 {
-            coverage_warnings.push(format!(
-                "{input}: … and {} more items not collected",
-                failed.len() - 10
-            ));
-        }
-        let cut = m
-            .items
-            .iter()
-            .filter(|i| i.truncated || i.timed_out)
-            .count();
-        if cut > 0 {
-            coverage_warnings.push(format!(
-                "{input}: {cut} item(s) cut by a size cap or a timeout"
-            ));
-        }
-        for note in &m.notes {
-            coverage_warnings.push(format!("{input}: {note}"));
-        }
-    }
+    let collection = super::collection::classify(facts, &unreadable);
     Report {
         tool: "triton-analyze",
         version: env!("CARGO_PKG_VERSION"),
@@ -379,7 +332,9 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
         unreadable,
         hosts: hosts.into_iter().collect(),
         window,
-        coverage_warnings,
+        coverage_warnings: collection.warnings,
+        not_applicable: collection.not_applicable,
+        collection_notes: collection.notes,
         provisions,
         findings,
         skipped_rules: skipped,

@@ -436,9 +436,9 @@ mod tests {
         assert!(is_trace_line(
             "[ May 11 08:59:30 Method \"start\" exited with status 95. ]"
         ));
+        assert!(is_trace_line("++ echo 'zoneinit: (finish)'"));
         assert!(!is_trace_line("Metadata couldn't be retrieved."));
-        assert!(!is_trace_line(
-            "zoneinit: ERROR: could not fetch user-script from metadata"
-        ));
+        assert!(!is_trace_line("zoneinit: (finish)"));
+        assert!(!is_trace_line("04-mdata.sh: enabling metadata agent"));
     }
 }
