@@ -5,7 +5,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -16,24 +15,11 @@ struct Tools {
     collect: PathBuf,
 }
 
-fn tools() -> &'static Tools {
-    static TOOLS: OnceLock<Tools> = OnceLock::new();
-    TOOLS.get_or_init(|| {
-        let build = |package: &str| {
-            escargot::CargoBuild::new()
-                .package(package)
-                .bin(package)
-                .run()
-                .unwrap_or_else(|e| panic!("build {package}: {e}"))
-                .path()
-                .to_path_buf()
-        };
-        build("triton-fake");
-        Tools {
-            sim: build("triton-sim"),
-            collect: build("triton-collect"),
-        }
-    })
+fn tools() -> Tools {
+    Tools {
+        sim: triton_test_support::simulator(),
+        collect: triton_test_support::workspace_bin("triton-collect"),
+    }
 }
 
 /// Creates the scenario, runs the collector for its VMs, returns (expected, bundle path).

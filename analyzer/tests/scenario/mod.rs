@@ -5,29 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use crate::common::write;
 
-/// Paths of the `triton-sim` binary (with `triton-fake` next to it, where the sim expects it).
-pub fn sim_binary() -> &'static PathBuf {
-    static SIM: OnceLock<PathBuf> = OnceLock::new();
-    SIM.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .package("triton-fake")
-            .bin("triton-fake")
-            .run()
-            .expect("build triton-fake");
-        escargot::CargoBuild::new()
-            .package("triton-sim")
-            .bin("triton-sim")
-            .run()
-            .expect("build triton-sim")
-            .path()
-            .to_path_buf()
-    })
+/// The `triton-sim` binary, freshly built, with `triton-fake` next to it where the sim expects it.
+pub fn sim_binary() -> PathBuf {
+    triton_test_support::simulator()
 }
 
 pub fn scenarios() -> Vec<String> {

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use triton_bundle::manifest::{Item, Manifest};
@@ -16,33 +15,6 @@ pub const SCENARIO: &str = "kvm-qemu-out-of-memory";
 
 pub fn collect_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_triton-collect"))
-}
-
-/// `triton-sim` (with `triton-fake` beside it): taken from the target directory of this test
-/// binary, built there when missing.
-pub fn sim_bin() -> &'static Path {
-    static SIM: OnceLock<PathBuf> = OnceLock::new();
-    SIM.get_or_init(|| {
-        let dir = collect_bin().parent().expect("target dir").to_path_buf();
-        let sim = dir.join(format!("triton-sim{}", std::env::consts::EXE_SUFFIX));
-        let fake = dir.join(format!("triton-fake{}", std::env::consts::EXE_SUFFIX));
-        if sim.is_file() && fake.is_file() {
-            return sim;
-        }
-        for package in ["triton-fake", "triton-sim"] {
-            escargot::CargoBuild::new()
-                .package(package)
-                .bin(package)
-                .run()
-                .unwrap_or_else(|e| panic!("cannot build {package}: {e}"));
-        }
-        assert!(
-            sim.is_file() && fake.is_file(),
-            "{} not built",
-            sim.display()
-        );
-        sim
-    })
 }
 
 /// One simulated datacenter in a temporary directory.
@@ -56,38 +28,8 @@ impl Dc {
     pub fn create() -> Dc {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("dc");
-        // The binary may be replaced by a concurrent `cargo build` of the workspace: retry.
-        let mut attempts = 0;
-        let out = loop {
-            attempts += 1;
-            match Command::new(sim_bin())
-                .args(["create", "--scenario", SCENARIO, "--seed", "1", "--out"])
-                .arg(&dir)
-                .output()
-            {
-                Ok(out) => break out,
-                Err(e) if attempts < 5 => {
-                    eprintln!("triton-sim could not start ({e}); retrying");
-                    std::thread::sleep(std::time::Duration::from_secs(2));
-                }
-                Err(e) => panic!("cannot run triton-sim: {e}"),
-            }
-        };
-        assert!(
-            out.status.success(),
-            "triton-sim failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let expected: Value = serde_json::from_slice(
-            &std::fs::read(dir.join("expected.json")).expect("expected.json"),
-        )
-        .expect("json");
-        let dc = Dc { tmp, dir, expected };
-        // Every SmartOS host has /var/tmp, where the fan-out puts its files.
-        for cn in dc.cn_dirs() {
-            std::fs::create_dir_all(cn.join("var/tmp")).expect("mkdir var/tmp");
-        }
-        dc
+        let expected = triton_test_support::create_datacenter(SCENARIO, 1, &dir, &[]);
+        Dc { tmp, dir, expected }
     }
 
     pub fn cn_dirs(&self) -> Vec<PathBuf> {

@@ -225,15 +225,10 @@ fn simulated_datacenter_vmapi_logs_match_the_real_bunyan_cli() {
         println!("skipped: bunyan CLI not found (set BUNYAN_CLI or put bunyan on PATH)");
         return;
     };
-    let sim_bin = escargot::CargoBuild::new()
-        .package("triton-sim")
-        .bin("triton-sim")
-        .current_target()
-        .run()
-        .unwrap_or_else(|e| panic!("cannot build triton-sim: {e}"));
+    let sim_bin = triton_test_support::workspace_bin("triton-sim");
     let dir = tempfile::tempdir().unwrap();
     let sim = dir.path().join("dc");
-    let status = Command::new(sim_bin.path())
+    let status = Command::new(&sim_bin)
         .args([
             "create",
             "--scenario",

@@ -660,23 +660,9 @@ fn unmatched(root: &Path, table: &[(&str, &str)]) -> Vec<String> {
 // Running the fake commands
 // ------------------------------------------------------------------------------------------
 
-/// The fake command binary: next to `triton-sim` when the workspace built it, else built now.
+/// The fake command binary, freshly built.
 fn fake_binary() -> PathBuf {
-    let sim = PathBuf::from(env!("CARGO_BIN_EXE_triton-sim"));
-    let name = format!("triton-fake{}", std::env::consts::EXE_SUFFIX);
-    if let Some(sibling) = sim.parent().map(|d| d.join(&name)) {
-        if sibling.is_file() {
-            return sibling;
-        }
-    }
-    escargot::CargoBuild::new()
-        .package("triton-fake")
-        .bin("triton-fake")
-        .current_target()
-        .run()
-        .unwrap_or_else(|e| panic!("cannot build triton-fake: {e}"))
-        .path()
-        .to_path_buf()
+    triton_test_support::workspace_bin("triton-fake")
 }
 
 struct Dc {
