@@ -1,6 +1,9 @@
 //! Drives the real binaries: `triton-sim` makes a datacenter, `triton-collect` runs on its headnode
 //! with the fake commands first on PATH, `triton-analyze` reads the bundle.
 
+// Each test file uses its own part of this module.
+#![allow(dead_code, unused_imports)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 
