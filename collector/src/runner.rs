@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use triton_bundle::layout;
-use triton_bundle::manifest::{Item, Origin};
+use triton_bundle::manifest::{Item, Origin, SliceOrigin};
 
 use crate::api_output::{self, ApiAnswer};
 use crate::confine::{Confinement, Refusal};
 use crate::exec::{self, CommandOutput, LineFilter, RunLimits};
 use crate::plan::{Action, OutputFilter, Task};
 use crate::redact;
-use crate::slice::{LogFormat, SliceRequest};
+use crate::slice::{DataOrigin, LogFormat, SliceRequest};
 use crate::window::{TimeWindow, JOB_MARGIN};
 
 /// Error text prefix for things that do not exist on the host: not a collection failure.
@@ -206,6 +206,7 @@ impl<'a> Runner<'a> {
             sha256: None,
             sliced: false,
             truncated: false,
+            slice: None,
             timed_out: false,
             redactions: Default::default(),
             error: None,
@@ -260,6 +261,13 @@ impl<'a> Runner<'a> {
                 item.original_bytes = Some(read.original);
                 item.truncated = read.truncated;
                 item.sliced = read.sliced;
+                item.slice = read
+                    .origin
+                    .filter(|o| read.sliced || o.offset > 0)
+                    .map(|o| SliceOrigin {
+                        start_offset: o.offset,
+                        first_line: o.first_line,
+                    });
                 let rel = layout::host_file(&self.host, path);
                 self.store(&mut item, rel, read.data);
             }
@@ -466,23 +474,25 @@ impl<'a> Runner<'a> {
             item.error = Some(format!("already collected as {rel}"));
             return;
         }
-        let data = if self.limits.redact {
-            let (clean, counts) = redact::redact(&data);
+        let original = data;
+        let redacted = self.limits.redact.then(|| {
+            let (clean, counts) = redact::redact(&original);
             item.redactions = counts;
             clean
-        } else {
-            data
-        };
+        });
+        let data: &[u8] = redacted.as_deref().unwrap_or(&original);
         let room = self.limits.max_bytes.saturating_sub(self.stored_bytes) as usize;
         let data = if data.len() > room {
             item.truncated = true;
             item.error
                 .get_or_insert_with(|| "cut at the total size cap (tail kept)".to_string());
-            data[data.len() - room..].to_vec()
+            let cut = tail_cut(data, &original, room);
+            item.slice = Some(cut.shift(item.slice));
+            &data[cut.stored..]
         } else {
             data
         };
-        match sink.store(&rel, &data) {
+        match sink.store(&rel, data) {
             Ok(stored) => {
                 self.stored_bytes += stored.bytes;
                 self.stored_paths.insert(rel.clone());
@@ -492,6 +502,53 @@ impl<'a> Runner<'a> {
             }
             Err(e) => item.error = Some(format!("could not store in the bundle: {e}")),
         }
+    }
+}
+
+/// Where the total size cap cuts an item's data: at a line start, so that line numbers still
+/// map to the original.
+struct TailCut {
+    /// Bytes dropped from the stored (redacted) data.
+    stored: usize,
+    /// The same lines' bytes before redaction (which keeps lines but not their lengths).
+    original: usize,
+    lines: u64,
+}
+
+impl TailCut {
+    /// Where the stored data starts once `self` is dropped, given where it started before.
+    fn shift(&self, before: Option<SliceOrigin>) -> SliceOrigin {
+        let before = before.unwrap_or(SliceOrigin {
+            start_offset: 0,
+            first_line: Some(1),
+        });
+        SliceOrigin {
+            start_offset: before.start_offset + self.original as u64,
+            first_line: before.first_line.map(|l| l + self.lines),
+        }
+    }
+}
+
+/// The cut keeping at most `room` bytes of `stored` from a line start; `original` is the same
+/// text before redaction.
+fn tail_cut(stored: &[u8], original: &[u8], room: usize) -> TailCut {
+    let at = stored.len().saturating_sub(room);
+    let start = if at == 0 || stored.get(at - 1) == Some(&b'\n') {
+        at
+    } else {
+        memchr::memchr(b'\n', &stored[at..]).map_or(stored.len(), |i| at + i + 1)
+    };
+    let lines = memchr::memchr_iter(b'\n', &stored[..start]).count();
+    let original_at = match lines {
+        0 => 0,
+        n => memchr::memchr_iter(b'\n', original)
+            .nth(n - 1)
+            .map_or(original.len(), |i| i + 1),
+    };
+    TailCut {
+        stored: start,
+        original: original_at,
+        lines: lines as u64,
     }
 }
 
@@ -506,6 +563,8 @@ struct FileRead {
     sliced: bool,
     /// Scanned whole after the seek found it out of order.
     rescanned: bool,
+    /// Where `data` starts in the file (`None`: at its start).
+    origin: Option<DataOrigin>,
 }
 
 /// The slicing request for `window`: the failure is taken to be one job margin before the
@@ -525,14 +584,16 @@ fn slice_request(window: &TimeWindow, cap: u64) -> SliceRequest {
     }
 }
 
-/// Logs up to this size are kept whole (tail-capped) rather than cut: cutting saves little,
-/// and a whole file keeps the line numbers evidence is cited by (a cut file's lines count from
-/// its first kept line, and the bundle format has no field yet for where that was).
-pub const SLICE_MIN_BYTES: u64 = 1024 * 1024;
+/// Logs up to this size are read from their start rather than entered by bisection: that costs
+/// little, and it lets the slicer count lines, so the bundle can say which original line each
+/// kept line is (`slice.first_line`). Bigger logs are bisected, and their kept lines are only
+/// placed by byte offset.
+pub const SCAN_FROM_START_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Reads a time-ordered log cut to the window; returns it with the bytes read from the file.
-/// A small file, or one with no timed line (not really in `format`), comes back whole,
-/// tail-capped, from the same single read.
+/// A file with no timed line (not really in `format`) comes back whole, tail-capped, from the
+/// same single read. A small file whose kept lines are not one run of the original (an
+/// unsorted log) is kept whole instead, so its lines stay where the host has them.
 fn read_sliced(
     confinement: &Confinement,
     path: &str,
@@ -541,13 +602,20 @@ fn read_sliced(
 ) -> Result<(FileRead, u64), Refusal> {
     let (mut file, meta) = confinement.open_file(path)?;
     let size = meta.len();
-    if size <= SLICE_MIN_BYTES {
-        return Ok((read_tail(file, size, path, request.cap)?, 0));
-    }
+    let small = size <= SCAN_FROM_START_MAX_BYTES;
     let before = crate::os::thread_bytes_read();
-    let seek_path = crate::slice::reopen_path(&file);
+    let seek_path = if small {
+        None
+    } else {
+        crate::slice::reopen_path(&file)
+    };
     let sliced = crate::slice::slice_file(&mut file, seek_path.as_deref(), format, request)
         .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    if small && !sliced.untimed && sliced.origin.is_some_and(|o| o.first_line.is_none()) {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+        return Ok((read_tail(file, size, path, request.cap)?, 0));
+    }
     let bytes_read = match (before, crate::os::thread_bytes_read()) {
         (Some(before), Some(after)) => after.saturating_sub(before),
         _ => sliced.stream_bytes,
@@ -557,6 +625,7 @@ fn read_sliced(
         truncated: sliced.capped,
         sliced: !sliced.untimed,
         rescanned: sliced.rescanned,
+        origin: sliced.origin,
         data: sliced.data,
     };
     Ok((read, bytes_read))
@@ -576,14 +645,26 @@ fn read_tail(
     cap: u64,
 ) -> Result<FileRead, Refusal> {
     let truncated = size > cap;
+    let mut lines_skipped = None;
     if truncated {
-        file.seek(SeekFrom::Start(size - cap))
+        let skipped = size - cap;
+        if skipped <= SCAN_FROM_START_MAX_BYTES {
+            // Cheap for a small file, and it lets the bundle cite the original's line numbers.
+            let mut prefix = Vec::with_capacity(skipped as usize);
+            (&mut file)
+                .take(skipped)
+                .read_to_end(&mut prefix)
+                .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+            lines_skipped = Some(memchr::memchr_iter(b'\n', &prefix).count() as u64);
+        }
+        file.seek(SeekFrom::Start(skipped))
             .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
     }
     let mut data = Vec::with_capacity(size.min(cap) as usize);
     file.take(cap)
         .read_to_end(&mut data)
         .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    let mut origin = None;
     if truncated {
         // Start at a line: a cut line is useless to a reader and could hide a secret's name
         // from the redaction.
@@ -592,6 +673,11 @@ fn read_tail(
             .position(|b| *b == b'\n')
             .map_or(data.len(), |i| i + 1);
         data.drain(..start);
+        // The line holding the first byte read was dropped through its end.
+        origin = Some(DataOrigin {
+            offset: size - cap + start as u64,
+            first_line: lines_skipped.map(|n| n + 2),
+        });
     }
     Ok(FileRead {
         data,
@@ -599,6 +685,7 @@ fn read_tail(
         truncated,
         sliced: false,
         rescanned: false,
+        origin,
     })
 }
 
@@ -659,6 +746,143 @@ mod tests {
         drop(runner);
         let stored = &sink.entries["hosts/S/files/var/log/a.log"];
         assert_eq!(stored, b"secret_token=[REDACTED]\n");
+    }
+
+    fn bunyan(time: &str, msg: &str) -> String {
+        format!(
+            r#"{{"name":"vmapi","hostname":"h","pid":1,"level":30,"msg":"{msg}","time":"{time}","v":0}}"#
+        )
+    }
+
+    fn window(since: &str, until: &str) -> TimeWindow {
+        TimeWindow {
+            since: since.parse().expect("since"),
+            until: until.parse().expect("until"),
+            derived_from: "test".into(),
+        }
+    }
+
+    /// The original line a stored line stands for, by the manifest's `slice`.
+    fn original_line_of(item: &Item, stored_line: u64) -> u64 {
+        let slice = item.slice.expect("slice recorded");
+        slice.original_line(stored_line).expect("first_line known")
+    }
+
+    #[test]
+    fn a_small_sliced_log_says_where_its_lines_are_in_the_original() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("var/log")).expect("mkdir");
+        let mut lines = vec!["[ Jan 18 03:00:00 Executing start method ]".to_string()];
+        for minute in 0..60 {
+            lines.push(bunyan(
+                &format!("2024-01-18T04:{minute:02}:00Z"),
+                &format!("m{minute}"),
+            ));
+            if minute == 30 {
+                lines.push("    at boom (x.js:1)".to_string());
+            }
+        }
+        let text = lines.join("\n") + "\n";
+        std::fs::write(dir.path().join("var/log/vmapi.log"), &text).expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(1 << 20, 1 << 20),
+            Some(&mut sink),
+        );
+        runner.slice_to(&window("2024-01-18T04:20:00Z", "2024-01-18T04:40:00Z"));
+        let i = runner.file("vmapi.log", "/var/log/vmapi.log", "/", LogFormat::Bunyan);
+        let item = runner.items[i].clone();
+        drop(runner);
+        assert!(item.sliced, "{item:?}");
+        let stored = String::from_utf8(sink.entries["hosts/S/files/var/log/vmapi.log"].clone())
+            .expect("utf8");
+        assert!(stored.starts_with(&bunyan("2024-01-18T04:20:00Z", "m20")));
+        let slice = item.slice.expect("slice");
+        assert_eq!(
+            &text.as_bytes()[slice.start_offset as usize..][..stored.len()],
+            stored.as_bytes(),
+            "the stored bytes are the original's from start_offset"
+        );
+        for (n, line) in stored.lines().enumerate() {
+            let original = original_line_of(&item, n as u64 + 1);
+            assert_eq!(text.lines().nth(original as usize - 1), Some(line));
+        }
+    }
+
+    #[test]
+    fn a_small_unsorted_log_whose_window_is_not_one_run_is_kept_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = [
+            bunyan("2024-01-18T04:30:00Z", "in"),
+            bunyan("2024-01-18T01:00:00Z", "long before"),
+            bunyan("2024-01-18T04:31:00Z", "in again"),
+        ]
+        .join("\n")
+            + "\n";
+        std::fs::write(dir.path().join("t.log"), &text).expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(1 << 20, 1 << 20),
+            Some(&mut sink),
+        );
+        runner.slice_to(&window("2024-01-18T04:20:00Z", "2024-01-18T04:40:00Z"));
+        let i = runner.file("t", "/t.log", "/", LogFormat::Bunyan);
+        let item = runner.items[i].clone();
+        drop(runner);
+        assert!(!item.sliced && item.slice.is_none(), "{item:?}");
+        assert_eq!(sink.entries["hosts/S/files/t.log"], text.as_bytes());
+    }
+
+    #[test]
+    fn the_total_cap_cuts_redacted_data_at_a_line_and_moves_the_origin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Fits the room as read; redaction makes it longer than the room.
+        let text = "password=a\nx\ny\n";
+        std::fs::write(dir.path().join("f"), text).expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(text.len() as u64, 100),
+            Some(&mut sink),
+        );
+        let i = runner.file("a", "/f", "/", LogFormat::Whole);
+        let item = runner.items[i].clone();
+        drop(runner);
+        assert!(item.truncated);
+        assert_eq!(sink.entries["hosts/S/files/f"], b"x\ny\n");
+        let slice = item.slice.expect("slice");
+        assert_eq!(slice.first_line, Some(2));
+        assert_eq!(&text[slice.start_offset as usize..], "x\ny\n");
+    }
+
+    #[test]
+    fn a_tail_capped_small_file_counts_the_lines_it_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: String = (1..=50).map(|n| format!("line {n:02}\n")).collect();
+        std::fs::write(dir.path().join("vm.log"), &text).expect("write");
+        let mut sink = MemorySink::default();
+        let mut runner = Runner::new(
+            dir.path().into(),
+            "S".into(),
+            limits(1 << 20, 40),
+            Some(&mut sink),
+        );
+        let i = runner.file("vm.log", "/vm.log", "/", LogFormat::Whole);
+        let item = runner.items[i].clone();
+        drop(runner);
+        let stored = String::from_utf8(sink.entries["hosts/S/files/vm.log"].clone()).expect("utf8");
+        assert!(item.truncated && !stored.is_empty());
+        let slice = item.slice.expect("slice");
+        assert_eq!(&text[slice.start_offset as usize..], stored);
+        for (n, line) in stored.lines().enumerate() {
+            let original = original_line_of(&item, n as u64 + 1);
+            assert_eq!(text.lines().nth(original as usize - 1), Some(line));
+        }
     }
 
     #[test]

@@ -23,18 +23,35 @@ fn collects_the_evidence_of_a_failed_kvm_provision() {
     let bundle = ReadBundle::open(&out_path);
     assert!(bundle.manifest.complete, "{:#?}", bundle.manifest.notes);
 
-    // Every piece of evidence the scenario names is in the bundle, at the same line.
+    // Every piece of evidence the scenario names is in the bundle, at the line the manifest
+    // says the original line is (`slice.first_line` for a log cut to the window).
+    let mut cut_logs_cited = 0;
     for evidence in dc.provision()["evidence"].as_array().expect("evidence") {
         let contains = evidence["contains"].as_str().expect("contains");
         if let Some(path) = evidence["path"].as_str() {
             let host = evidence["host"].as_str().expect("host");
             let entry = format!("hosts/{host}/files/{}", path.trim_start_matches('/'));
             let text = bundle.text(&entry);
-            let line = evidence["line"].as_u64().expect("line") as usize;
+            let item = bundle
+                .manifest
+                .items
+                .iter()
+                .find(|i| i.path.as_deref() == Some(entry.as_str()))
+                .expect("manifest item of the evidence");
+            let original_line = evidence["line"].as_u64().expect("line");
+            let line = match item.slice {
+                Some(slice) => {
+                    cut_logs_cited += 1;
+                    let first = slice.first_line.expect("a small log's first line is known");
+                    assert!(first <= original_line, "{entry}: evidence cut away");
+                    original_line - first + 1
+                }
+                None => original_line,
+            } as usize;
             let found = text.lines().nth(line - 1).unwrap_or("");
             assert!(
                 found.contains(contains),
-                "{entry}:{line} is {found:?}, expected {contains:?}"
+                "{entry}:{line} (original line {original_line}) is {found:?}, expected {contains:?}"
             );
         } else if let Some(api) = evidence["api"].as_str() {
             let suffix = format!("{api}.json");
@@ -54,6 +71,11 @@ fn collects_the_evidence_of_a_failed_kvm_provision() {
             );
         }
     }
+
+    assert!(
+        cut_logs_cited > 0,
+        "the scenario cites a log cut to the window"
+    );
 
     // The CN's qemu log came through the fake sdc-oneachnode.
     let vm_log = format!("hosts/{}/files/zones/{}/root/tmp/vm.log", dc.cn(), dc.vm());

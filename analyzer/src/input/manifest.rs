@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::place::EntryOrigin;
+
 /// One manifest item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemView {
@@ -20,6 +22,9 @@ pub struct ItemView {
     pub truncated: bool,
     pub timed_out: bool,
     pub error: Option<String>,
+    /// Where a cut file starts in the original (format 1.1).
+    #[serde(skip)]
+    pub slice: Option<EntryOrigin>,
 }
 
 /// One host of the bundle.
@@ -58,6 +63,18 @@ fn strings(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `items[].slice`; a malformed one is ignored (lines are then cited as stored).
+fn slice_origin(v: Option<&Value>) -> Option<EntryOrigin> {
+    let v = v?;
+    Some(EntryOrigin {
+        start_offset: v.get("start_offset")?.as_u64()?,
+        first_line: v
+            .get("first_line")
+            .and_then(Value::as_u64)
+            .filter(|l| *l > 0),
+    })
 }
 
 /// Reads a manifest; refuses another format or major version.
@@ -119,6 +136,7 @@ pub fn parse(value: &Value) -> Result<ManifestView, String> {
                         truncated: flag("truncated"),
                         timed_out: flag("timed_out"),
                         error: s(i, "error"),
+                        slice: slice_origin(i.get("slice")),
                     }
                 })
                 .collect()
@@ -152,6 +170,25 @@ pub fn parse(value: &Value) -> Result<ManifestView, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn slice_origins_are_read_and_malformed_ones_ignored() {
+        let read = |v: Value| slice_origin(Some(&v));
+        assert_eq!(
+            read(json!({"start_offset": 4096, "first_line": 41})),
+            Some(EntryOrigin {
+                start_offset: 4096,
+                first_line: Some(41)
+            })
+        );
+        assert_eq!(
+            read(json!({"start_offset": 7})).and_then(|o| o.first_line),
+            None
+        );
+        assert_eq!(read(json!({"first_line": 3})), None);
+        assert_eq!(read(json!("x")), None);
+        assert_eq!(slice_origin(None), None);
+    }
 
     #[test]
     fn reads_items_and_refuses_other_majors() {

@@ -77,6 +77,7 @@ pub fn read_input(index: usize, path: &Path) -> Result<Observations, InputError>
             host_path: info.host_path.clone(),
             command: info.command.clone(),
             api: info.api.as_ref().map(|(svc, url)| format!("{svc} {url}")),
+            origin: None,
         };
         let size = entry.size();
         observe::observe_entry(&mut obs, place, &info, size, entry);
@@ -118,6 +119,7 @@ fn apply_manifest(obs: &mut Observations) {
             if let Some(argv) = &item.argv {
                 place.command = Some(argv.clone());
             }
+            place.origin = item.slice;
         }
     };
     macro_rules! refine_all {

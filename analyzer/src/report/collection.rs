@@ -144,6 +144,7 @@ mod tests {
             truncated: false,
             timed_out,
             error: error.map(str::to_string),
+            slice: None,
         }
     }
 

@@ -24,19 +24,30 @@ fn place_label(e: &Evidence) -> String {
     if let Some(host) = &e.place.host {
         parts.push(format!("host {}", code(host)));
     }
+    let original_line = e.line_in_bundle.and(e.line);
     if let Some(path) = &e.place.host_path {
-        parts.push(code(path));
+        match original_line {
+            Some(line) => parts.push(code(&format!("{path}:{line}"))),
+            None => parts.push(code(path)),
+        }
     } else if let Some(cmd) = &e.place.command {
         parts.push(format!("command {}", code(cmd)));
     } else if let Some(api) = &e.place.api {
         parts.push(format!("API {}", code(api)));
     }
-    let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+    let line = e
+        .line_in_bundle
+        .or(e.line)
+        .map(|l| format!(":{l}"))
+        .unwrap_or_default();
     parts.push(format!(
         "in {} {}",
         code(&e.place.input),
         code(&format!("{}{line}", e.place.entry))
     ));
+    if let Some(offset) = e.original_offset_start {
+        parts.push(format!("(line counted from byte {offset} of the original)"));
+    }
     if let Some(t) = &e.time {
         parts.push(format!("at {}", code(t)));
     }
@@ -164,7 +175,16 @@ fn timeline(out: &mut String, p: &ProvisionReport) {
     );
     let mut text = String::new();
     for e in &p.timeline {
-        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let line = match (e.line_in_bundle, e.line, e.original_offset_start) {
+            (Some(in_bundle), Some(original), _) => {
+                format!(":{in_bundle}, original line {original}")
+            }
+            (None, Some(line), Some(offset)) => {
+                format!(":{line}, counted from byte {offset} of the original")
+            }
+            (_, Some(line), _) => format!(":{line}"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             text,
             "{}  {:<5} {:<14} {}  [{}{}]",

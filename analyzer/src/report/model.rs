@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::facts::ladder::LadderRow;
 use crate::facts::{Facts, InputSummary, Provision};
 use crate::input::place::Place;
-use crate::rules::{self, Confidence, Finding, SkippedRule};
+use crate::rules::{self, Confidence, Evidence, Finding, SkippedRule};
 
 /// The primary diagnosis of a provision.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,35 @@ pub struct TimelineEntry {
     pub level: String,
     pub text: String,
     pub place: Place,
+    /// The original's line when known (see [`Place::cite`]), else the entry's.
     pub line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_in_bundle: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_offset_start: Option<u64>,
+}
+
+impl TimelineEntry {
+    fn new(
+        time: String,
+        source: String,
+        level: String,
+        text: String,
+        place: &Place,
+        line: Option<u64>,
+    ) -> TimelineEntry {
+        let citation = place.cite(line);
+        TimelineEntry {
+            time,
+            source,
+            level,
+            text,
+            place: place.clone(),
+            line: citation.line,
+            line_in_bundle: citation.line_in_bundle,
+            original_offset_start: citation.original_offset_start,
+        }
+    }
 }
 
 /// A task's start and end, for the gantt chart.
@@ -122,18 +150,18 @@ fn timeline(facts: &Facts, p: &Provision) -> Vec<TimelineEntry> {
                     ),
                     None => format!("{} done: {}", r.name.as_deref().unwrap_or("?"), r.result),
                 };
-                entries.insert(TimelineEntry {
-                    time: crate::parsers::time::normalize(t),
-                    source: "job".into(),
-                    level: if r.error.is_error() {
+                entries.insert(TimelineEntry::new(
+                    crate::parsers::time::normalize(t),
+                    "job".into(),
+                    if r.error.is_error() {
                         "ERROR".into()
                     } else {
                         "INFO".into()
                     },
-                    text: crate::parsers::clip(&what, 300),
-                    place: job.place.clone(),
-                    line: job.line,
-                });
+                    crate::parsers::clip(&what, 300),
+                    &job.place,
+                    job.line,
+                ));
             }
         }
     }
@@ -143,14 +171,14 @@ fn timeline(facts: &Facts, p: &Provision) -> Vec<TimelineEntry> {
     picked.extend(matching.iter().filter(|r| r.record.level < 50));
     for r in picked.into_iter().take(TIMELINE_MAX) {
         let Some(time) = &r.record.time else { continue };
-        entries.insert(TimelineEntry {
-            time: crate::parsers::time::normalize(time),
-            source: r.service.clone(),
-            level: level_name(r.record.level).into(),
-            text: crate::parsers::clip(r.record.msg.lines().next().unwrap_or(""), 300),
-            place: r.place.clone(),
-            line: Some(r.record.line),
-        });
+        entries.insert(TimelineEntry::new(
+            crate::parsers::time::normalize(time),
+            r.service.clone(),
+            level_name(r.record.level).into(),
+            crate::parsers::clip(r.record.msg.lines().next().unwrap_or(""), 300),
+            &r.place,
+            Some(r.record.line),
+        ));
     }
     for node in facts.nodes_for(p.server_uuid.as_deref()) {
         for hist in &node.zpool {
@@ -185,14 +213,14 @@ fn timeline(facts: &Facts, p: &Provision) -> Vec<TimelineEntry> {
             });
             for r in relevant.take(10) {
                 if let Some(t) = &r.time {
-                    entries.insert(TimelineEntry {
-                        time: t.clone(),
-                        source: "zpool history".into(),
-                        level: "INFO".into(),
-                        text: r.command.clone(),
-                        place: hist.place.clone(),
-                        line: Some(r.line),
-                    });
+                    entries.insert(TimelineEntry::new(
+                        t.clone(),
+                        "zpool history".into(),
+                        "INFO".into(),
+                        r.command.clone(),
+                        &hist.place,
+                        Some(r.line),
+                    ));
                 }
             }
         }
@@ -305,6 +333,10 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
         findings.push(verdict.primary);
         findings.extend(verdict.secondary);
         skipped.extend(verdict.skipped);
+    }
+    // Lines are cited as a reader of the host's files finds them (cut logs mapped back).
+    for f in findings.iter_mut() {
+        f.evidence.iter_mut().for_each(Evidence::cite_original_line);
     }
     let mut hosts: BTreeSet<String> = facts.nodes.keys().flatten().cloned().collect();
     for p in &facts.provisions {

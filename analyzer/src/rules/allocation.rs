@@ -58,6 +58,8 @@ pub const NO_SERVERS: Rule = Rule {
             f.evidence.push(Evidence {
                 place: snap.place.clone(),
                 line: snap.line,
+                line_in_bundle: None,
+                original_offset_start: None,
                 time: snap.value.0.time.clone(),
                 excerpt: text.trim_end().to_string(),
                 note: "DAPI snapshot decoded: why each server was left out".into(),

@@ -173,6 +173,8 @@ fn analyze(facts: &Facts, p: &Provision) -> Option<ImportAnalysis> {
                 a.installed.push(Evidence {
                     place: hist.place.clone(),
                     line: Some(r.line),
+                    line_in_bundle: None,
+                    original_offset_start: None,
                     time: r.time.clone(),
                     excerpt: r.command.clone(),
                     note: if after {

@@ -258,6 +258,8 @@ pub(crate) fn failure_evidence(p: &Provision) -> Option<Evidence> {
     Some(Evidence {
         place: f.place.clone(),
         line: f.line,
+        line_in_bundle: None,
+        original_offset_start: None,
         time: f.finished_at.clone(),
         excerpt: f.error.clone(),
         note: what,

@@ -18,7 +18,7 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 use triton_logs::{LineKind, LineReader, LogReader};
 
-use budget::FocusBuffer;
+use budget::{FocusBuffer, KeptOrigin, LineOrigin};
 
 /// How a file is read: whole (tail kept past the cap), or sliced to the window by record time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,6 +66,19 @@ pub struct Sliced {
     pub stream_bytes: u64,
     /// The file was found out of order after a seek and scanned from its start.
     pub rescanned: bool,
+    /// Where `data` starts in the file; `None` when nothing was kept.
+    pub origin: Option<DataOrigin>,
+}
+
+/// Where kept bytes start in the original file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataOrigin {
+    /// Byte offset of the first kept byte (a line start).
+    pub offset: u64,
+    /// 1-based line number of the first kept line, known when the file was read from its start
+    /// and the kept lines are one contiguous run of it (so kept line `n` is line
+    /// `first_line + n - 1`).
+    pub first_line: Option<u64>,
 }
 
 /// Slices an open file. `seek_path` reopens the same file for the engine's bisection (bunyan
@@ -92,7 +105,7 @@ pub fn slice_file(
             PassEnd::OutOfOrder => unreachable!("a scan from the start does not restart"),
         },
     };
-    Ok(keeper.finish(stream_bytes, rescanned))
+    Ok(keeper.finish(stream_bytes, rescanned, start))
 }
 
 enum PassEnd {
@@ -129,7 +142,7 @@ fn pass(
                     LineKind::Record => Class::Entry(line.record.and_then(|r| r.time())),
                     LineKind::Continuation | LineKind::Orphan => Class::Follow,
                 };
-                flow = keeper.line(line.bytes, class);
+                flow = keeper.line(line.bytes, class, origin_of(&line.info));
                 if flow != Flow::Go {
                     break;
                 }
@@ -139,12 +152,12 @@ fn pass(
         LogFormat::Heartbeater | LogFormat::Whole => {
             let mut buf = Vec::new();
             let mut flow = Flow::Go;
-            while lines.read_line(&mut buf)?.is_some() {
+            while let Some(info) = lines.read_line(&mut buf)? {
                 let class = match format {
                     LogFormat::Heartbeater => heartbeater::classify(&buf),
                     _ => Class::Follow,
                 };
-                flow = keeper.line(&buf, class);
+                flow = keeper.line(&buf, class, origin_of(&info));
                 if flow != Flow::Go {
                     break;
                 }
@@ -156,6 +169,13 @@ fn pass(
         Flow::Restart => PassEnd::OutOfOrder,
         Flow::Go | Flow::Stop => PassEnd::Done(Box::new(keeper)),
     })
+}
+
+fn origin_of(info: &triton_logs::LineInfo) -> LineOrigin {
+    LineOrigin {
+        offset: info.offset,
+        seq: info.number,
+    }
 }
 
 /// How a line relates to time.
@@ -202,7 +222,7 @@ impl Keeper {
         }
     }
 
-    fn line(&mut self, bytes: &[u8], class: Class) -> Flow {
+    fn line(&mut self, bytes: &[u8], class: Class, origin: LineOrigin) -> Flow {
         match class {
             Class::Entry(Some(time)) => {
                 if let Some(latest) = self.latest {
@@ -224,58 +244,66 @@ impl Keeper {
                 }
                 let keep = self.request.contains(time);
                 if let Some(leading) = self.leading.take() {
-                    let lines = leading.into_bytes();
-                    if keep && !lines.is_empty() {
+                    let (lines, leading_origin) = leading.into_parts();
+                    if let (true, Some(from)) = (keep, leading_origin) {
                         self.kept.start_entry(time > self.request.focus);
-                        self.kept.push_line(&lines[..lines.len() - 1]);
+                        self.kept.push_line(&lines[..lines.len() - 1], from.first);
                     }
                 }
                 self.keep = Some(keep);
                 if keep {
                     self.kept.start_entry(time > self.request.focus);
                 }
-                self.push(bytes)
+                self.push(bytes, origin)
             }
             Class::Entry(None) => {
                 // A record without a readable time goes with the entry before it.
                 if self.keep == Some(true) {
                     self.kept.start_entry(false);
                 }
-                self.push(bytes)
+                self.push(bytes, origin)
             }
-            Class::Follow => self.push(bytes),
+            Class::Follow => self.push(bytes, origin),
         }
     }
 
-    fn push(&mut self, bytes: &[u8]) -> Flow {
+    fn push(&mut self, bytes: &[u8], origin: LineOrigin) -> Flow {
         match (&mut self.leading, self.keep) {
             (Some(leading), None) => {
                 leading.start_entry(false);
-                leading.push_line(bytes);
+                leading.push_line(bytes, origin);
                 Flow::Go
             }
-            (_, Some(true)) if !self.kept.push_line(bytes) => Flow::Stop,
+            (_, Some(true)) if !self.kept.push_line(bytes, origin) => Flow::Stop,
             _ => Flow::Go,
         }
     }
 
-    fn finish(self, stream_bytes: u64, rescanned: bool) -> Sliced {
-        let (data, untimed, capped) = match self.leading {
+    /// `start` is where the pass began: line numbers are the file's only when it is 0.
+    fn finish(self, stream_bytes: u64, rescanned: bool, start: u64) -> Sliced {
+        let (data, untimed, capped, kept_origin) = match self.leading {
             Some(leading) if self.keep.is_none() => {
                 let capped = leading.capped;
-                (leading.into_bytes(), true, capped)
+                let (data, origin) = leading.into_parts();
+                (data, true, capped, origin)
             }
             _ => {
                 let capped = self.kept.capped;
-                (self.kept.into_bytes(), false, capped)
+                let (data, origin) = self.kept.into_parts();
+                (data, false, capped, origin)
             }
         };
+        let origin = kept_origin.map(|KeptOrigin { first, contiguous }| DataOrigin {
+            offset: first.offset,
+            first_line: (start == 0 && contiguous).then_some(first.seq),
+        });
         Sliced {
             data,
             untimed,
             capped,
             stream_bytes,
             rescanned,
+            origin,
         }
     }
 }

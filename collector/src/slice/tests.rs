@@ -160,3 +160,100 @@ fn heartbeater_lines_are_cut_by_their_stamp() {
         "[2014-03-25T23:01:00.000Z] .Z(4,0)PMC\nzpool list error: busy\n"
     );
 }
+
+/// The 1-based number of the line starting at byte `offset` of `text`.
+fn line_number_at(text: &str, offset: u64) -> u64 {
+    let before = &text.as_bytes()[..offset as usize];
+    assert!(before.is_empty() || before.ends_with(b"\n"), "a line start");
+    before.iter().filter(|b| **b == b'\n').count() as u64 + 1
+}
+
+#[test]
+fn a_scan_from_the_start_knows_the_first_kept_line_and_its_offset() {
+    let lines = [
+        "[ Jan 18 03:59:00 Executing start method ]".to_string(),
+        rec("2024-01-18T04:00:00Z", "first"),
+        rec("2024-01-18T04:10:00Z", "in"),
+        "    at boom (x.js:1)".to_string(),
+        rec("2024-01-18T04:12:00Z", "in too"),
+        rec("2024-01-18T04:30:00Z", "after"),
+    ];
+    let text = lines.join("\n") + "\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.log");
+    std::fs::write(&path, &text).expect("write");
+    let mut file = File::open(&path).expect("open");
+    let req = request("2024-01-18T04:05:00Z", "2024-01-18T04:20:00Z", 1 << 20);
+    let sliced = slice_file(&mut file, None, LogFormat::Bunyan, &req).expect("slice");
+    let origin = sliced.origin.expect("origin");
+    assert_eq!(origin.first_line, Some(3));
+    assert_eq!(
+        origin.first_line,
+        Some(line_number_at(&text, origin.offset))
+    );
+    assert_eq!(
+        &text.as_bytes()[origin.offset as usize..][..sliced.data.len()],
+        &sliced.data[..]
+    );
+}
+
+#[test]
+fn after_a_bisection_only_the_offset_is_known() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.log");
+    let base: Timestamp = "2024-01-18T00:00:00Z".parse().expect("ts");
+    let mut text = String::new();
+    for i in 0..50_000i64 {
+        let t = base + SignedDuration::from_secs(i * 2);
+        text.push_str(&rec(&t.to_string(), &format!("r{i}")));
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).expect("write");
+    let req = SliceRequest {
+        since: base + SignedDuration::from_secs(60_000),
+        until: base + SignedDuration::from_secs(61_000),
+        focus: base + SignedDuration::from_secs(61_000),
+        cap: 1 << 30,
+    };
+    let mut file = File::open(&path).expect("open");
+    let sliced = slice_file(&mut file, Some(&path), LogFormat::Bunyan, &req).expect("slice");
+    let origin = sliced.origin.expect("origin");
+    assert_eq!(
+        origin.first_line, None,
+        "lines before the seek point were not counted"
+    );
+    assert!(text[origin.offset as usize..].starts_with(&rec(
+        &(base + SignedDuration::from_secs(60_000)).to_string(),
+        "r30000"
+    )));
+
+    // The same file scanned from its start knows the line too.
+    let mut file = File::open(&path).expect("open");
+    let scanned = slice_file(&mut file, None, LogFormat::Bunyan, &req).expect("slice");
+    assert_eq!(scanned.data, sliced.data);
+    let origin = scanned.origin.expect("origin");
+    assert_eq!(origin.first_line, Some(30_001));
+    assert_eq!(
+        origin.first_line,
+        Some(line_number_at(&text, origin.offset))
+    );
+}
+
+#[test]
+fn kept_lines_with_a_hole_do_not_claim_a_first_line() {
+    let text = [
+        rec("2024-01-18T04:10:00Z", "in"),
+        rec("2024-01-18T01:00:00Z", "far before"),
+        rec("2024-01-18T04:11:00Z", "in again"),
+    ]
+    .join("\n")
+        + "\n";
+    let (got, sliced) = slice_text(
+        &text,
+        LogFormat::Bunyan,
+        &request("2024-01-18T04:05:00Z", "2024-01-18T04:20:00Z", 1 << 20),
+    );
+    assert_eq!(got.lines().count(), 2);
+    let origin = sliced.origin.expect("origin");
+    assert_eq!((origin.offset, origin.first_line), (0, None));
+}

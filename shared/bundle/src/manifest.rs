@@ -12,7 +12,7 @@ pub const FORMAT_NAME: &str = "triton-support-bundle";
 /// Major version of the format. Readers refuse a manifest with another major version.
 pub const FORMAT_MAJOR: u32 = 1;
 /// Minor version: additions that older readers can ignore.
-pub const FORMAT_MINOR: u32 = 0;
+pub const FORMAT_MINOR: u32 = 1;
 
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +132,10 @@ pub struct Item {
     /// Cut by a size cap.
     #[serde(default)]
     pub truncated: bool,
+    /// Where the stored bytes start in the original, when they do not start at its first byte
+    /// (cut to the window, or only the tail kept under a cap). Since 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<SliceOrigin>,
     /// A command killed at its timeout (partial output kept).
     #[serde(default)]
     pub timed_out: bool,
@@ -143,6 +147,30 @@ pub struct Item {
     pub error: Option<String>,
 }
 
+/// Where a cut file's stored bytes come from in the original, so a line cited in the bundle can
+/// be found on the host (`sed -n <line>p <file>`).
+///
+/// The kept lines may skip parts of the original (records outside the window inside an
+/// unsorted log); `first_line` is set only when they are one contiguous run of whole lines, so
+/// that stored line `n` is original line `first_line + n - 1` exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SliceOrigin {
+    /// Byte offset in the original file of the first stored byte (a line start).
+    pub start_offset: u64,
+    /// 1-based line number in the original of the first stored line, when the collector counted
+    /// it (it read from the file's start) and the stored lines are contiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<u64>,
+}
+
+impl SliceOrigin {
+    /// The original line of stored line `line_in_bundle` (1-based), when it is known exactly.
+    pub fn original_line(&self, line_in_bundle: u64) -> Option<u64> {
+        let first = self.first_line?;
+        line_in_bundle.checked_sub(1)?.checked_add(first)
+    }
+}
+
 /// Where an item came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -151,4 +179,50 @@ pub enum Origin {
     File { path: String },
     /// A command and its arguments.
     Command { argv: Vec<String> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item_json(extra: &str) -> String {
+        format!(
+            r#"{{"source":"vmapi.log","host":"h","path":"hosts/h/files/var/log/vmapi.log",
+               "origin":{{"kind":"file","path":"/var/log/vmapi.log"}},"duration_ms":1,
+               "bytes":10,"original_bytes":100,"sha256":null{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn a_1_0_item_without_slice_still_reads_and_writes_without_it() {
+        let item: Item = serde_json::from_str(&item_json("")).expect("1.0 item");
+        assert_eq!(item.slice, None);
+        let written = serde_json::to_string(&item).expect("json");
+        assert!(!written.contains("\"slice\":"), "{written}");
+    }
+
+    #[test]
+    fn slice_origin_round_trips_and_maps_lines() {
+        let item: Item = serde_json::from_str(&item_json(
+            r#","sliced":true,"slice":{"start_offset":4096,"first_line":41}"#,
+        ))
+        .expect("1.1 item");
+        let slice = item.slice.expect("slice");
+        assert_eq!(slice.start_offset, 4096);
+        assert_eq!(slice.original_line(1), Some(41));
+        assert_eq!(slice.original_line(3), Some(43));
+        assert_eq!(slice.original_line(0), None);
+        let back: Item =
+            serde_json::from_str(&serde_json::to_string(&item).expect("json")).expect("reread");
+        assert_eq!(back, item);
+        let offset_only = SliceOrigin {
+            start_offset: 7,
+            first_line: None,
+        };
+        assert_eq!(offset_only.original_line(5), None);
+        assert_eq!(
+            serde_json::to_string(&offset_only).expect("json"),
+            r#"{"start_offset":7}"#
+        );
+    }
 }

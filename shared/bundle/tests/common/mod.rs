@@ -14,7 +14,7 @@ pub const SERVER: &str = "44454c4c-5700-1047-8051-b3c04f585131";
 pub fn sample_manifest(items: Vec<Item>) -> Manifest {
     Manifest {
         format: "triton-support-bundle".into(),
-        format_version: "1.0".into(),
+        format_version: triton_bundle::format::current_version(),
         collector: Collector {
             name: "triton-collect".into(),
             version: "0.1.0".into(),
@@ -54,6 +54,7 @@ pub fn file_item(path: &str, bytes: u64, sha256: &str) -> Item {
         sha256: Some(sha256.into()),
         sliced: false,
         truncated: false,
+        slice: None,
         timed_out: false,
         redactions: BTreeMap::new(),
         error: None,
