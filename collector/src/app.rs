@@ -277,6 +277,10 @@ impl Run<'_> {
             self.progress,
         ) {
             Ok(d) => {
+                for note in d.api.iter().flat_map(|a| &a.notes) {
+                    self.progress.line(note);
+                    notes.push(note.clone());
+                }
                 for w in d.api.iter().flat_map(|a| &a.warnings) {
                     self.progress.warn(w);
                     notes.push(w.clone());

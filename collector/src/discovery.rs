@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::cli::Cli;
 use crate::context::{Context, HostIdentity};
+use crate::failed_posts;
 use crate::report::Progress;
 use crate::runner::Runner;
 use crate::scope::{self, ApiScope};
@@ -37,17 +38,32 @@ pub fn discover(
                 derived_from: "default: last 24 hours".into(),
             })
         };
-        let api = scope::resolve_headnode(runner, &cli.vms, &cli.jobs, &lookback);
+        // The core zones first: the vmapi zone's logs are searched while resolving the scope.
+        let (core_zones, core_zone_error) = scope::find_core_zones(runner);
+        let search = |lookback: &TimeWindow| failed_posts::search(&cli.root, &core_zones, lookback);
+        let api = scope::resolve_headnode(runner, &cli.vms, &cli.jobs, &lookback, &search);
         let now = api.api_now.unwrap_or_else(Timestamp::now);
-        let window = window::choose(&window_args, &api.focus_spans(now), now)?;
+        let mut window = window::choose(&window_args, &api.focus_spans(now), now)?;
+        let from_spans = window_args.since.is_none()
+            && window_args.until.is_none()
+            && window_args.last.is_none();
+        if from_spans && !api.failed_posts.is_empty() {
+            window.derived_from = format!(
+                "jobs and failed POST /vms requests: created_at (or request time) - {m} .. end + {m}, \
+                 union over {} job(s) and {} request(s)",
+                api.focus_jobs.len(),
+                api.failed_posts.len(),
+                m = window::describe(window::JOB_MARGIN),
+            );
+        }
         progress.line(&format!(
-            "scope: {} job(s), {} VM(s), {} server(s), {} image(s)",
+            "scope: {} job(s), {} VM(s), {} server(s), {} image(s), {} failed POST /vms without job",
             api.jobs.len(),
             api.vms.len(),
             api.servers.len(),
-            api.images.len()
+            api.images.len(),
+            api.failed_posts.len()
         ));
-        let (core_zones, core_zone_error) = scope::find_core_zones(runner);
         let facts = api.vm_facts();
         let local: Vec<_> = facts
             .iter()

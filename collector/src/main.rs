@@ -9,6 +9,7 @@ mod confine;
 mod context;
 mod discovery;
 mod exec;
+mod failed_posts;
 mod fanout;
 mod ids;
 mod inspect;

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::context::{FoundZone, VmFacts};
+use crate::failed_posts::{FailedPost, FailedPostSearch};
 use crate::runner::Runner;
 use crate::window::{self, JobSpan, TimeWindow};
 
@@ -32,6 +33,10 @@ pub struct ApiScope {
     pub images: Vec<String>,
     /// The datacenter's "now" (the `Date` header of the first API answer).
     pub api_now: Option<Timestamp>,
+    /// Failed `POST /vms` requests found in the vmapi logs (no job records them).
+    pub failed_posts: Vec<FailedPost>,
+    /// What the scope is made of beyond the API objects, for the manifest notes.
+    pub notes: Vec<String>,
     /// Things the person running the collector should know.
     pub warnings: Vec<String>,
 }
@@ -66,13 +71,45 @@ impl ApiScope {
             .collect()
     }
 
-    /// Spans of the focus jobs, for the window.
+    /// Spans of the focus jobs and the moments of the failed `POST /vms` requests, for the
+    /// window.
     pub fn focus_spans(&self, now: Timestamp) -> Vec<JobSpan> {
         self.focus_jobs
             .iter()
             .filter_map(|u| self.jobs.get(u))
             .filter_map(|j| window::job_span(j, now))
+            .chain(self.failed_posts.iter().map(|f| JobSpan {
+                created: f.time,
+                end: f.time,
+            }))
             .collect()
+    }
+
+    /// Takes in what the vmapi log search found: notes for the manifest, the VMs it names.
+    fn add_failed_posts(&mut self, search: FailedPostSearch) -> Vec<String> {
+        self.notes.extend(search.found.iter().map(FailedPost::note));
+        if search.not_kept > 0 {
+            self.notes.push(format!(
+                "{} more failed POST /vms request(s) in the vmapi logs are not listed",
+                search.not_kept
+            ));
+        }
+        for problem in &search.problems {
+            self.warnings.push(format!(
+                "searching the vmapi logs for failed POST /vms: {problem}"
+            ));
+        }
+        let vms = search.found.iter().filter_map(|f| f.vm_uuid.clone()).fold(
+            Vec::new(),
+            |mut vms: Vec<String>, vm| {
+                if !vms.contains(&vm) {
+                    vms.push(vm);
+                }
+                vms
+            },
+        );
+        self.failed_posts = search.found;
+        vms
     }
 }
 
@@ -181,17 +218,20 @@ fn images_of(value: &Value) -> Vec<String> {
     out
 }
 
-/// Asks the headnode APIs about the scope. `lookback` is the window used to pick failed
-/// provision jobs when neither VMs nor jobs were given (resolved once the API's clock is known).
+/// Asks the headnode APIs about the scope. When neither VMs nor jobs were given, the failed
+/// provision jobs and the failed `POST /vms` requests (found by `search_failed_posts`) of the
+/// `lookback` window are the scope; that window is resolved once the API's clock is known.
 pub fn resolve_headnode(
     runner: &mut Runner,
     vms: &[String],
     jobs: &[String],
     lookback: &dyn Fn(Timestamp) -> TimeWindow,
+    search_failed_posts: &dyn Fn(&TimeWindow) -> FailedPostSearch,
 ) -> ApiScope {
     let mut scope = ApiScope::default();
     let mut job_queue: Vec<String> = jobs.to_vec();
     scope.focus_jobs = jobs.to_vec();
+    let mut vm_queue: Vec<String> = vms.to_vec();
 
     if vms.is_empty() && jobs.is_empty() {
         let url = "/jobs?execution=failed&limit=1000";
@@ -227,14 +267,13 @@ pub fn resolve_headnode(
                 }
             }
         }
-        scope.warnings.push(
-            "failed POST /vms requests of Triton 8.2+ (which create no job) are not searched for yet; \
-             the vmapi and cnapi logs of the window are collected"
-                .to_string(),
-        );
+        for vm in scope.add_failed_posts(search_failed_posts(&window)) {
+            if !vm_queue.contains(&vm) {
+                vm_queue.push(vm);
+            }
+        }
     }
 
-    let mut vm_queue: Vec<String> = vms.to_vec();
     for uuid in job_queue.clone() {
         if let Some(job) = get(
             runner,

@@ -26,9 +26,14 @@ pub struct Dc {
 
 impl Dc {
     pub fn create() -> Dc {
+        Dc::with_scenario(SCENARIO)
+    }
+
+    /// A datacenter of another `triton-sim` scenario (seed 1).
+    pub fn with_scenario(scenario: &str) -> Dc {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("dc");
-        let expected = triton_test_support::create_datacenter(SCENARIO, 1, &dir, &[]);
+        let expected = triton_test_support::create_datacenter(scenario, 1, &dir, &[]);
         Dc { tmp, dir, expected }
     }
 
