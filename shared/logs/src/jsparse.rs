@@ -2,7 +2,7 @@
 //! numbers beyond the double range (they become `Infinity`, which `JSON.stringify` prints as
 //! `null`, so they are kept as `null`) and `\u` escapes of lone UTF-16 surrogates (kept as
 //! U+FFFD, which is what the CLI writes for them outside JSON text). Only used as a fallback,
-//! on lines [`crate::scan::is_valid_json`] already accepted.
+//! on lines [`crate::scan::validate_object`] already accepted.
 
 use serde_json::{Map, Number, Value};
 

@@ -56,6 +56,13 @@ impl<R: BufRead> LineReader<R> {
     /// the end of input. A final line without a terminator is returned when it is not empty.
     pub fn read_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineInfo>> {
         buf.clear();
+        self.append_line(buf)
+    }
+
+    /// Like [`LineReader::read_line`] but appends the line to what `buf` holds (the cap applies
+    /// to the line alone), so batches of lines are gathered without a copy per line.
+    pub fn append_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineInfo>> {
+        let base = buf.len();
         let start = self.offset;
         let mut cut_bytes: u64 = 0;
         let mut saw_any = false;
@@ -77,7 +84,7 @@ impl<R: BufRead> LineReader<R> {
                 Some(pos) => (&chunk[..pos], pos + 1, true),
                 None => (chunk, chunk.len(), false),
             };
-            let room = self.cap.saturating_sub(buf.len());
+            let room = self.cap.saturating_sub(buf.len() - base);
             if content.len() <= room {
                 buf.extend_from_slice(content);
             } else {
@@ -92,7 +99,7 @@ impl<R: BufRead> LineReader<R> {
             }
         }
         // `\r\n` ends a line; a lone `\r` at the very end of the input is content.
-        if terminated && cut_bytes == 0 && buf.last() == Some(&b'\r') {
+        if terminated && cut_bytes == 0 && buf.len() > base && buf.last() == Some(&b'\r') {
             buf.pop();
         }
         self.number += 1;

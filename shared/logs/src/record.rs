@@ -64,10 +64,11 @@ impl<'a> Record<'a> {
     /// Classifies `line`: `Some` when it is a bunyan record by the CLI's rules (starts with `{`,
     /// is valid JSON, has non-null `v level name hostname pid time msg`), else `None`.
     pub fn parse(line: &'a [u8]) -> Option<Record<'a>> {
-        if line.first() != Some(&b'{') || !scan::is_valid_json(line) {
+        // Field spans are 32-bit; no line the readers hand out comes near that.
+        if line.first() != Some(&b'{') || u32::try_from(line.len()).is_err() {
             return None;
         }
-        let record = Self::locate(line);
+        let record = Self::locate(line)?;
         CORE.iter()
             .all(|k| record.raw(*k).is_some_and(|v| v != b"null"))
             .then_some(record)
@@ -86,17 +87,22 @@ impl<'a> Record<'a> {
         }
     }
 
-    fn locate(line: &'a [u8]) -> Record<'a> {
+    /// Validates the line and locates the known fields in one pass (`None` when not JSON).
+    fn locate(line: &'a [u8]) -> Option<Record<'a>> {
         let mut spans = [None; KNOWN.len()];
-        let base = line.as_ptr() as usize;
-        for (key, value) in TopLevelFields::new(line) {
+        let valid = scan::validate_object(line, |field| {
+            let key = &line[field.key.0..field.key.1];
+            let known = if field.key_escaped {
+                KNOWN.iter().position(|(name, _)| scan::key_is(key, name))
+            } else {
+                KNOWN.iter().position(|(name, _)| name.as_bytes() == key)
+            };
             // Later duplicates win, as with JSON.parse.
-            if let Some(i) = KNOWN.iter().position(|(name, _)| scan::key_is(key, name)) {
-                let start = value.as_ptr() as usize - base;
-                spans[i] = Some((start as u32, (start + value.len()) as u32));
+            if let Some(i) = known {
+                spans[i] = Some((field.value.0 as u32, field.value.1 as u32));
             }
-        }
-        Record { line, spans }
+        });
+        valid.then_some(Record { line, spans })
     }
 
     fn raw(&self, which: Known) -> Option<&'a [u8]> {

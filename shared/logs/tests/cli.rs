@@ -436,3 +436,74 @@ fn since_on_a_big_file_seeks_and_misses_nothing() {
     }
     assert_eq!(stdout_lines(&out), want);
 }
+
+/// The multi-threaded path must print exactly what the sequential one prints, whatever the batch
+/// size: orphan lines, stack traces after shown and hidden records, time windows, `--strict`,
+/// cut lines and the `--until` stop all cross batch boundaries here.
+#[test]
+fn parallel_batches_print_what_the_sequential_reader_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("banner before any record\n(node) warning\n");
+    let start = at("2024-05-01T10:00:00Z");
+    for i in 0..400i64 {
+        let t = start + SignedDuration::from_secs(i * 30);
+        let level = [30, 30, 50, 40, 20][i as usize % 5];
+        let extra = if i % 7 == 0 { r#""req_id":"r-7","# } else { "" };
+        text.push_str(&record(
+            "vmapi",
+            "hn",
+            level,
+            t,
+            &format!("record {i}"),
+            extra,
+        ));
+        text.push('\n');
+        if i % 9 == 0 {
+            text.push_str("Error: socket hang up\n    at createHangUpError (http.js:1472:15)\n");
+        }
+        if i % 50 == 0 {
+            text.push_str(&"z".repeat(300));
+            text.push_str("\n{\"not\": \"a record\"}\n\n");
+        }
+    }
+    std::fs::write(dir.path().join("v.log"), &text).unwrap();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-l", "error"],
+        &["-l", "warn", "--strict"],
+        &[
+            "-o",
+            "short",
+            "--since",
+            "2024-05-01T11:00:00Z",
+            "--until",
+            "2024-05-01T12:00:00Z",
+        ],
+        &["--until", "2024-05-01T10:30:00Z"],
+        &["--req-id", "r-7", "-o", "json"],
+        &["--grep", "record 1", "-o", "bunyan"],
+        &["--line-cap", "200", "-l", "error"],
+    ];
+    for args in cases {
+        let with = |threads: &str, batch: &str| {
+            let mut all = vec!["--threads", threads, "--batch-bytes", batch];
+            all.extend_from_slice(args);
+            all.push("v.log");
+            logs(dir.path(), &all)
+        };
+        let sequential = with("1", "1");
+        assert_eq!(sequential.status.code(), Some(0), "{args:?}");
+        assert!(!sequential.stdout.is_empty(), "{args:?} printed nothing");
+        for batch in ["1", "700", "65536"] {
+            let parallel = with("3", batch);
+            assert_eq!(parallel.status.code(), Some(0), "{args:?} batch {batch}");
+            assert!(
+                parallel.stdout == sequential.stdout,
+                "{args:?} batch {batch}: parallel output differs:\n--- sequential\n{}\n--- parallel\n{}",
+                String::from_utf8_lossy(&sequential.stdout),
+                String::from_utf8_lossy(&parallel.stdout)
+            );
+            assert_eq!(parallel.stderr, sequential.stderr, "{args:?} batch {batch}");
+        }
+    }
+}

@@ -6,8 +6,7 @@ use std::path::Path;
 
 use triton_logs::conformance;
 
-#[test]
-fn bunyan_cli_conformance() {
+fn check_conformance(prefix: &[&str]) {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = conformance::corpus_dir(&workspace);
     if !conformance::corpus_present(&dir) {
@@ -15,8 +14,23 @@ fn bunyan_cli_conformance() {
         return;
     }
     let program = Path::new(env!("CARGO_BIN_EXE_triton-logs"));
-    match conformance::check_all(&dir, program, &[]) {
-        Ok(cases) => println!("bunyan conformance: all {cases} cases pass"),
-        Err(failures) => panic!("bunyan conformance failures:\n{}", failures.join("\n")),
+    match conformance::check_all(&dir, program, prefix) {
+        Ok(cases) => println!("bunyan conformance {prefix:?}: all {cases} cases pass"),
+        Err(failures) => panic!(
+            "bunyan conformance failures {prefix:?}:\n{}",
+            failures.join("\n")
+        ),
     }
+}
+
+/// The sequential reader.
+#[test]
+fn bunyan_cli_conformance() {
+    check_conformance(&["--threads", "1"]);
+}
+
+/// The multi-threaded path with one line per batch, so every line crosses a batch boundary.
+#[test]
+fn bunyan_cli_conformance_in_parallel_batches() {
+    check_conformance(&["--threads", "3", "--batch-bytes", "1"]);
 }

@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod baseline;
+pub mod biglog;
 pub mod clock;
 pub mod cn_side;
 pub mod dapi;

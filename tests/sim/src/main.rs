@@ -39,6 +39,19 @@ enum Command {
     },
     /// List scenarios.
     List,
+    /// Write one large VMAPI-like bunyan log (for benchmarks): records in time order spread
+    /// over `--hours`, ending at midnight after the simulated day.
+    Biglog {
+        #[arg(long)]
+        out: PathBuf,
+        /// Size to reach, e.g. `1G`, `200M` (K/M/G are powers of 1024).
+        #[arg(long, default_value = "1G", value_parser = parse_size)]
+        size: u64,
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Describe a generated datacenter.
     Info {
         dir: PathBuf,
@@ -59,12 +72,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// `1G`, `200M`, `64K` or a plain byte count.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a size: {text:?} (use e.g. 1G, 200M)"))?;
+    let scale = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {text:?} (use K, M or G)")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("size too large: {text:?}"))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => {
             for (name, description) in triton_sim::list() {
                 println!("{name:<32} {description}");
             }
+        }
+        Command::Biglog {
+            out,
+            size,
+            hours,
+            seed,
+        } => {
+            let opts = triton_sim::biglog::BigLogOptions {
+                bytes: size,
+                hours,
+                end: triton_sim::biglog::default_end(),
+                seed,
+            };
+            let (bytes, records) = triton_sim::biglog::write(&out, &opts)?;
+            eprintln!(
+                "triton-sim: wrote {records} records ({bytes} bytes) to {}",
+                out.display()
+            );
         }
         Command::Info { dir, field: None } => print!("{}", triton_sim::info(&dir)?),
         Command::Info {

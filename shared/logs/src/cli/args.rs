@@ -125,6 +125,15 @@ pub struct LogsArgs {
     #[arg(long = "spool-cap", value_name = "BYTES", default_value_t = crate::bundle_input::DEFAULT_SPOOL_CAP, hide = true)]
     pub spool_cap: u64,
 
+    /// Threads for classifying and rendering one input (default: one per core; 1 reads
+    /// sequentially). Output is identical whatever the number.
+    #[arg(long = "threads", value_name = "N", hide = true)]
+    pub threads: Option<usize>,
+
+    /// Input bytes per batch on the multi-threaded path.
+    #[arg(long = "batch-bytes", value_name = "BYTES", default_value_t = super::parallel::BATCH_BYTES, hide = true)]
+    pub batch_bytes: usize,
+
     /// Longest line kept whole, in bytes; longer lines are cut with a notice.
     #[arg(long = "line-cap", value_name = "BYTES", default_value_t = crate::DEFAULT_LINE_CAP, hide = true)]
     pub line_cap: usize,

@@ -3,6 +3,7 @@
 mod args;
 mod filter;
 mod pager;
+mod parallel;
 mod sources;
 mod view;
 
@@ -126,16 +127,36 @@ fn start_offset(spec: &InputSpec, since: Option<Timestamp>) -> io::Result<u64> {
 
 /// Opens one input at `offset` (from [`start_offset`]; gzip input is always read from 0).
 fn open_reader(spec: &InputSpec, offset: u64, cap: usize) -> io::Result<LogReader<BoxedInput>> {
+    let (lines, after_seek) = open_lines(spec, offset, cap)?;
+    let mut reader = LogReader::from_lines(lines);
+    if after_seek {
+        reader.assume_record_seen();
+    }
+    Ok(reader)
+}
+
+/// The lines of one input from `offset`, and whether it was entered after a seek (its first
+/// lines then follow a record).
+fn open_lines(
+    spec: &InputSpec,
+    offset: u64,
+    cap: usize,
+) -> io::Result<(LineReader<BoxedInput>, bool)> {
     if let (InputSpec::File(path), true) = (spec, offset > 0) {
         if let Some(plain) = input::open_plain_at(path, offset)? {
             let mut lines = LineReader::with_cap(plain, cap);
             lines.set_offset(offset);
-            let mut reader = LogReader::from_lines(lines);
-            reader.assume_record_seen();
-            return Ok(reader);
+            return Ok((lines, true));
         }
     }
-    Ok(LogReader::with_cap(input::open_input(spec)?, cap))
+    Ok((LineReader::with_cap(input::open_input(spec)?, cap), false))
+}
+
+/// Threads for the one-input fast path: `--threads`, else one per core.
+fn threads(args: &LogsArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 /// Records this much later than `--until` end the reading of a (time-ordered) input.
@@ -197,10 +218,24 @@ fn run(args: &LogsArgs, settings: Settings) -> i32 {
     let mut failures = resolved.failures;
     // The spooled copies of bundle entries are read until the end of the merge.
     let _spool = resolved.spool;
+    let (since, until) = (settings.filters.since, settings.filters.until);
+    // One input and no `--context`: classify and render on every core.
+    let single = resolved.inputs.len() == 1 && args.context == 0 && threads(args) > 1;
     let mut names = Vec::new();
     let mut inputs = Vec::new();
+    let mut lone = None;
     for sources::NamedInput { spec, name } in resolved.inputs {
-        let (since, until) = (settings.filters.since, settings.filters.until);
+        if single {
+            match start_offset(&spec, since).and_then(|at| open_lines(&spec, at, args.line_cap)) {
+                Ok(opened) => lone = Some(opened),
+                Err(err) => {
+                    eprintln!("{PROG}: {name}: {err}");
+                    failures += 1;
+                }
+            }
+            names.push(name);
+            continue;
+        }
         match merge_input(spec, since, until, args.line_cap) {
             Ok(Some(input)) => {
                 names.push(name);
@@ -226,22 +261,43 @@ fn run(args: &LogsArgs, settings: Settings) -> i32 {
     } else {
         Box::new(io::stdout().lock())
     };
-    let out = io::BufWriter::with_capacity(128 * 1024, sink);
+    let mut out = io::BufWriter::with_capacity(128 * 1024, sink);
     let color = settings.color;
-    let until = settings.filters.until;
-    let mut view = View::new(
-        out,
-        settings.render,
-        settings.filters,
-        args.strict,
-        args.context,
-    );
-    let mut merge = MergeReader::with_inputs(inputs);
-    merge.stop_after(until.and_then(|until| until.checked_add(UNTIL_SLACK).ok()));
-    let result = pump(&mut merge, &mut view, &names, args.line_cap, &mut failures)
-        .and_then(|()| view.finish(color));
+    let stop_after = until.and_then(|until| until.checked_add(UNTIL_SLACK).ok());
+    let result = if let Some((lines, after_seek)) = lone {
+        let plan = parallel::Plan {
+            render: settings.render,
+            filters: settings.filters,
+            strict: args.strict,
+            after_seek,
+            stop_after,
+            threads: threads(args),
+            batch_bytes: args.batch_bytes,
+        };
+        parallel::run(
+            lines,
+            &names[0],
+            args.line_cap,
+            &plan,
+            &mut out,
+            &mut failures,
+        )
+        .and_then(|()| finish(&mut out, color))
+    } else {
+        let mut view = View::new(
+            &mut out,
+            settings.render,
+            settings.filters,
+            args.strict,
+            args.context,
+        );
+        let mut merge = MergeReader::with_inputs(inputs);
+        merge.stop_after(stop_after);
+        pump(&mut merge, &mut view, &names, args.line_cap, &mut failures)
+            .and_then(|()| view.finish(color))
+    };
     // Closing the pipe lets the pager see the end of its input.
-    drop(view);
+    drop(out);
     let pager_status = pager.map_or(0, pager::Pager::wait);
     match result {
         Ok(()) if pager_status != 0 => pager_status,
@@ -252,6 +308,14 @@ fn run(args: &LogsArgs, settings: Settings) -> i32 {
             1
         }
     }
+}
+
+/// Ends the output as [`View::finish`] does.
+fn finish<W: Write>(out: &mut W, ansi_reset: bool) -> io::Result<()> {
+    if ansi_reset {
+        out.write_all(b"\x1b[0m")?;
+    }
+    out.flush()
 }
 
 fn pump<R: BufRead, W: Write>(

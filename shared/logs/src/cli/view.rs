@@ -154,6 +154,16 @@ impl<W: Write> View<W> {
         self.out.write_all(b"\n")
     }
 
+    /// Whether the last record was shown (its continuation lines are shown with it).
+    pub fn showing(&self) -> bool {
+        self.fate == Fate::Print
+    }
+
+    /// The output, for a view that renders into a buffer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     /// Ends the output (with bunyan's closing ANSI reset when colors were on) and flushes it.
     pub fn finish(&mut self, ansi_reset: bool) -> io::Result<()> {
         if ansi_reset {
