@@ -40,5 +40,8 @@ pub mod write;
 pub use error::BundleError;
 pub use format::{FormatStamp, FORMAT_FILE, MANIFEST_FILE};
 pub use manifest::Manifest;
-pub use read::{Bundle, BundleKind, Entry, ReadSummary, Skipped};
+pub use read::{
+    nested_layers, Bundle, BundleKind, Compression, Entry, NestedLimits, ReadSummary, Skipped,
+    NESTED_SEPARATOR,
+};
 pub use write::{Added, BundleWriter, Finished};

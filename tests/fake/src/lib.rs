@@ -33,6 +33,7 @@ pub const COMMANDS: &[&str] = &[
     "sdc-imgapi",
     "sdc-napi",
     "sdc-oneachnode",
+    "sdc-sbcreate",
     "vmadm",
     "imgadm",
     "zfs",

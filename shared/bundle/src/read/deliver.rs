@@ -5,6 +5,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::entry::{Entry, ReadSummary, Skipped};
+use super::nested::Nesting;
 use super::source::{RawEntry, RawKind};
 use crate::error::BundleError;
 use crate::format::{read_stamp, FORMAT_FILE, MANIFEST_FILE, MAX_FORMAT_FILE_BYTES};
@@ -30,6 +31,8 @@ pub(crate) struct Delivery<'f, 'l> {
     pub(crate) manifest: Option<Manifest>,
     pub(crate) saw_manifest: bool,
     pub(crate) last_entry: Option<String>,
+    /// `Some` when archives inside the input are opened (see `nested.rs`).
+    pub(crate) nesting: Option<Nesting>,
 }
 
 impl<'f, 'l> Delivery<'f, 'l> {
@@ -48,6 +51,7 @@ impl<'f, 'l> Delivery<'f, 'l> {
             manifest: None,
             saw_manifest: false,
             last_entry: None,
+            nesting: None,
         }
     }
 
@@ -56,10 +60,28 @@ impl<'f, 'l> Delivery<'f, 'l> {
     }
 
     fn skip(&mut self, name: &[u8], reason: &str) {
+        self.skip_named(&String::from_utf8_lossy(name), reason);
+    }
+
+    pub(crate) fn skip_named(&mut self, path: &str, reason: &str) {
         self.summary.skipped.push(Skipped {
-            path: String::from_utf8_lossy(name).into_owned(),
+            path: path.to_string(),
             reason: reason.to_string(),
         });
+    }
+
+    pub(crate) fn warn(&mut self, warning: String) {
+        self.summary.warnings.push(warning);
+    }
+
+    /// Gives one entry to the caller.
+    pub(crate) fn hand_over(&mut self, entry: &mut Entry<'_>) -> Result<(), BundleError> {
+        (self.callback)(entry)
+    }
+
+    /// Counts an entry the caller received whole.
+    pub(crate) fn count_delivered(&mut self) {
+        self.summary.entries += 1;
     }
 
     /// Delivers one member if it is a safe regular file; records why when it is not.
@@ -151,7 +173,11 @@ impl<'f, 'l> Delivery<'f, 'l> {
 
     fn deliver(&mut self, rel: &str, size: u64, reader: &mut dyn Read) -> Result<(), BundleError> {
         let mut entry = Entry::new(rel, size, reader);
-        let outcome = (self.callback)(&mut entry);
+        let outcome = if self.nesting.is_some() {
+            self.offer_nested(&mut entry, 1)
+        } else {
+            self.hand_over(&mut entry)
+        };
         // A damaged stream is reported as such, whatever the callback made of the read error.
         if !entry.has_failure() {
             outcome?;
@@ -168,7 +194,10 @@ impl<'f, 'l> Delivery<'f, 'l> {
         if let Some(e) = entry.take_failure() {
             return Err(self.corrupt(Some(rel), e));
         }
-        self.summary.entries += 1;
+        if self.nesting.is_none() {
+            // With nesting, what was delivered inside was counted there.
+            self.count_delivered();
+        }
         self.last_entry = Some(rel.to_string());
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
+use super::compression::{decoder, Compression};
 
 /// What a path holds, as far as its first bytes tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,7 @@ pub(crate) enum Detected {
     Bgzf,
     /// Any other gzip.
     Gzip,
+    Bzip2,
     Tar,
     Zip,
     Directory,
@@ -51,10 +52,33 @@ pub(crate) fn classify(head: &[u8]) -> Detected {
     if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Detected::Unsupported("zstd-compressed; unpack it first (zstd -d)");
     }
-    if head.starts_with(b"BZh") {
-        return Detected::Unsupported("bzip2-compressed; unpack it first (bzip2 -d)");
+    if is_bzip2_header(head) {
+        return Detected::Bzip2;
     }
     Detected::Plain
+}
+
+/// bzip2: `BZh`, the block size digit, then the magic of the first block or of the end of an
+/// empty stream (bzip2 format, as in its reference implementation's `decompress.c`).
+fn is_bzip2_header(head: &[u8]) -> bool {
+    const BLOCK_MAGIC: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END_MAGIC: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == BLOCK_MAGIC || head[4..10] == END_MAGIC)
+}
+
+impl Detected {
+    /// The compression of a detected compressed stream.
+    pub(crate) fn compression(self) -> Option<Compression> {
+        match self {
+            Detected::Bgzf => Some(Compression::Bgzf),
+            Detected::Gzip => Some(Compression::Gzip),
+            Detected::Bzip2 => Some(Compression::Bzip2),
+            _ => None,
+        }
+    }
 }
 
 /// BGZF (SAM/BAM specification, section 4.1): gzip with FEXTRA and a `BC` subfield of length 2.
@@ -107,12 +131,20 @@ pub(crate) fn looks_like_tar_header(block: &[u8]) -> bool {
     stored == unsigned || i64::from(stored) == signed
 }
 
-/// Whether a gzip file holds a tar archive (else it is one compressed file).
-pub(crate) fn gzip_holds_tar(path: &Path) -> io::Result<bool> {
-    let mut decoder = MultiGzDecoder::new(io::BufReader::new(File::open(path)?));
+/// Whether a compressed file holds a tar archive (else it is one compressed file).
+pub(crate) fn compressed_holds_tar(path: &Path, compression: Compression) -> io::Result<bool> {
+    let mut inflated = decoder(compression, io::BufReader::new(File::open(path)?));
     let mut block = [0u8; 512];
-    let len = read_up_to(&mut decoder, &mut block).unwrap_or(0);
+    let len = read_up_to(&mut inflated, &mut block).unwrap_or(0);
     Ok(len == 512 && looks_like_tar_header(&block))
+}
+
+/// The first `max` bytes of a stream (fewer when it is shorter).
+pub(crate) fn read_head(reader: &mut dyn Read, max: usize) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; max];
+    let len = read_up_to(reader, &mut head)?;
+    head.truncate(len);
+    Ok(head)
 }
 
 pub(crate) fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -140,6 +172,17 @@ mod tests {
             Detected::Gzip
         );
         assert_eq!(classify(b"hello world"), Detected::Plain);
+        assert_eq!(classify(b"BZh is not enough"), Detected::Plain);
+        let mut bz = Vec::new();
+        let mut encoder = bzip2::write::BzEncoder::new(&mut bz, bzip2::Compression::fast());
+        std::io::Write::write_all(&mut encoder, b"some text").unwrap();
+        encoder.finish().unwrap();
+        assert_eq!(classify(&bz), Detected::Bzip2);
+        let mut empty = Vec::new();
+        bzip2::write::BzEncoder::new(&mut empty, bzip2::Compression::best())
+            .finish()
+            .unwrap();
+        assert_eq!(classify(&empty), Detected::Bzip2);
         let mut header = tar::Header::new_gnu();
         header.set_path("a/b").unwrap();
         header.set_size(3);

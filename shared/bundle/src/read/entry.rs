@@ -29,6 +29,13 @@ impl<'a> Entry<'a> {
         self.path
     }
 
+    /// The path split at nested archives: `["a/zone.logs.tar.gz", "zones/x/root/var/log/y.log"]`
+    /// for an entry read inside `a/zone.logs.tar.gz` (see [`crate::Bundle::set_nested`]); one
+    /// element for an entry of the input itself.
+    pub fn layers(&self) -> Vec<&str> {
+        nested_layers(self.path)
+    }
+
     /// Size announced by the archive; reading yields at most this many bytes.
     pub fn size(&self) -> u64 {
         self.size
@@ -106,6 +113,11 @@ impl Read for Entry<'_> {
             }
         }
     }
+}
+
+/// A delivered path split at nested archives (see [`Entry::layers`]); works on stored paths too.
+pub fn nested_layers(path: &str) -> Vec<&str> {
+    path.split(super::nested::NESTED_SEPARATOR).collect()
 }
 
 /// An entry that was not delivered.

@@ -1,14 +1,18 @@
 //! Reading bundles, and anything a support engineer may be handed instead: a plain `.tar.gz`, a
-//! `.tar`, a `.zip`, an unpacked directory or a single file.
+//! `.tar.bz2` (a `sdc-sbcreate` service bundle), a `.tar`, a `.zip`, an unpacked directory or a
+//! single file, compressed or not. On request, archives inside the input are read too
+//! ([`Bundle::set_nested`]).
 //!
 //! Input is untrusted: only regular files with safe relative names are delivered; links, devices
 //! and names with `..` are listed as skipped and never followed. Archives are streamed: memory
 //! does not grow with the size of the bundle or of its entries.
 
+mod compression;
 mod deliver;
 mod detect;
 mod dir_source;
 mod entry;
+mod nested;
 mod position;
 mod source;
 mod tar_stream;
@@ -22,12 +26,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use flate2::read::MultiGzDecoder;
 use noodles_bgzf as bgzf;
 
+pub use self::compression::Compression;
 use self::deliver::{parse_manifest, Delivery};
 use self::detect::Detected;
-pub use self::entry::{Entry, ReadSummary, Skipped};
+pub use self::entry::{nested_layers, Entry, ReadSummary, Skipped};
+use self::nested::Nesting;
+pub use self::nested::{NestedLimits, NESTED_SEPARATOR};
 use self::position::{CountingFile, Position};
 use self::source::{Flow, RawEntry, RawKind};
 use self::tar_stream::{stream_tar, StreamError};
@@ -47,19 +53,21 @@ pub(crate) const BGZF_EOF: [u8; 28] = [
     0, 0, 0, 0, 0, 0, 0,
 ];
 
-/// What kind of input a [`Bundle`] was opened from.
+/// What kind of input a [`Bundle`] was opened from. [`Bundle::compression`] tells how it is
+/// compressed; for bzip2 this says only `Tar` or `PlainFile`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BundleKind {
     /// BGZF multi-member gzip around a tar (what the writer makes); inflated in parallel.
     BgzfTar,
     /// Ordinary gzip around a tar (`tar czf`).
     GzipTar,
+    /// A tar, uncompressed or bzip2-compressed (`tar cjf`, `sdc-sbcreate`).
     Tar,
     Zip,
     Directory,
     /// One gzip-compressed file that is not a tar: a single entry, inflated.
     GzipFile,
-    /// One file: a single entry.
+    /// One file, uncompressed or bzip2-compressed (then inflated): a single entry.
     PlainFile,
 }
 
@@ -68,6 +76,7 @@ pub enum BundleKind {
 pub struct Bundle {
     path: PathBuf,
     kind: BundleKind,
+    compression: Compression,
     /// Where the bundle's files are: for directories the walked root.
     root: PathBuf,
     /// `Some` for a triton bundle: its top directory (`""` when files are at the root).
@@ -76,6 +85,7 @@ pub struct Bundle {
     manifest: Option<Manifest>,
     open_warnings: Vec<String>,
     threads: usize,
+    nested: Option<NestedLimits>,
 }
 
 impl Bundle {
@@ -83,13 +93,16 @@ impl Bundle {
     /// checked here: another format or major version is refused before anything is read.
     pub fn open(path: &Path) -> Result<Bundle, BundleError> {
         let detected = detect::detect(path).map_err(|e| BundleError::io(path, "opening", e))?;
+        let compression = detected.compression().unwrap_or(Compression::None);
         let kind = match detected {
-            Detected::Bgzf | Detected::Gzip => {
-                let holds_tar = detect::gzip_holds_tar(path)
+            Detected::Bgzf | Detected::Gzip | Detected::Bzip2 => {
+                let holds_tar = detect::compressed_holds_tar(path, compression)
                     .map_err(|e| BundleError::io(path, "opening", e))?;
                 match (holds_tar, detected) {
+                    (false, Detected::Bzip2) => BundleKind::PlainFile,
                     (false, _) => BundleKind::GzipFile,
                     (true, Detected::Bgzf) => BundleKind::BgzfTar,
+                    (true, Detected::Bzip2) => BundleKind::Tar,
                     (true, _) => BundleKind::GzipTar,
                 }
             }
@@ -108,12 +121,14 @@ impl Bundle {
         let mut bundle = Bundle {
             path: path.to_path_buf(),
             kind,
+            compression,
             root: path.to_path_buf(),
             top: None,
             stamp: None,
             manifest: None,
             open_warnings: Vec::new(),
             threads: threads.min(8),
+            nested: None,
         };
         match kind {
             BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::Tar => bundle.probe_tar()?,
@@ -135,6 +150,11 @@ impl Bundle {
 
     pub fn kind(&self) -> BundleKind {
         self.kind
+    }
+
+    /// How the input file is compressed (`None` for directories and zip files).
+    pub fn compression(&self) -> Compression {
+        self.compression
     }
 
     /// Whether the input carries a `bundle-format.json` of our format.
@@ -159,6 +179,19 @@ impl Bundle {
         self.threads = threads.max(1);
     }
 
+    /// Opens archives found inside the input within `limits` (`None`, the default, delivers
+    /// them as they are).
+    ///
+    /// A member whose content is a tar, gzip or bzip2 stream (`zone.logs.tar.gz`,
+    /// `usbkey.config.tar`, `vmapi_vms.gz`) is then not delivered itself: its entries are, named
+    /// `<member>//<path inside>` (see [`NESTED_SEPARATOR`], [`Entry::layers`]); a single
+    /// compressed file is delivered inflated as `<member>//<name without .gz or .bz2>`. Inner
+    /// entries obey the same rules as outer ones, and a limit reached stops that member with a
+    /// warning naming it, after the entries before it were delivered.
+    pub fn set_nested(&mut self, limits: Option<NestedLimits>) {
+        self.nested = limits;
+    }
+
     /// Streams every deliverable entry, in archive order, to `callback`.
     ///
     /// On a damaged archive the entries before the damage have been delivered when the error is
@@ -168,11 +201,9 @@ impl Bundle {
         callback: &mut dyn FnMut(&mut Entry<'_>) -> Result<(), BundleError>,
     ) -> Result<ReadSummary, BundleError> {
         let path = self.path.clone();
-        let position = Position::new(match self.kind {
-            BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::GzipFile => {
-                Some(Arc::new(AtomicU64::new(0)))
-            }
-            _ => None,
+        let position = Position::new(match self.compression {
+            Compression::None => None,
+            _ => Some(Arc::new(AtomicU64::new(0))),
         });
         let zip_locator = |entry: Option<&str>| match entry {
             Some(name) => format!("zip member {name:?}"),
@@ -184,6 +215,7 @@ impl Bundle {
             _ => &stream_locator,
         };
         let mut delivery = Delivery::new(&path, self.top.clone(), callback, locate);
+        delivery.nesting = self.nested.map(Nesting::new);
         let result = match self.kind {
             BundleKind::BgzfTar | BundleKind::GzipTar | BundleKind::Tar => {
                 self.stream_tar_kind(&position, &mut delivery)
@@ -216,17 +248,15 @@ impl Bundle {
     ) -> Result<Box<dyn Read>, BundleError> {
         let file = File::open(&self.path).map_err(|e| BundleError::io(&self.path, "opening", e))?;
         let counted = CountingFile::new(file, counter);
-        Ok(match self.kind {
-            BundleKind::BgzfTar => match NonZeroUsize::new(threads).filter(|n| n.get() > 1) {
-                Some(workers) => Box::new(bgzf::io::MultithreadedReader::with_worker_count(
-                    workers, counted,
-                )),
-                None => Box::new(bgzf::io::Reader::new(counted)),
-            },
-            BundleKind::GzipTar | BundleKind::GzipFile => Box::new(MultiGzDecoder::new(
-                BufReader::with_capacity(64 * 1024, counted),
+        if self.kind != BundleKind::BgzfTar {
+            let buffered = BufReader::with_capacity(64 * 1024, counted);
+            return Ok(compression::decoder(self.compression, buffered));
+        }
+        Ok(match NonZeroUsize::new(threads).filter(|n| n.get() > 1) {
+            Some(workers) => Box::new(bgzf::io::MultithreadedReader::with_worker_count(
+                workers, counted,
             )),
-            _ => Box::new(BufReader::with_capacity(64 * 1024, counted)),
+            None => Box::new(bgzf::io::Reader::new(counted)),
         })
     }
 
@@ -326,19 +356,15 @@ impl Bundle {
         Ok(())
     }
 
-    /// A single file (inflated when gzip-compressed) as one entry named after it.
+    /// A single file (inflated when compressed) as one entry named after it.
     fn stream_single(&self, delivery: &mut Delivery<'_, '_>) -> Result<(), BundleError> {
         let file_name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".to_string());
-        let (name, size) = if self.kind == BundleKind::GzipFile {
-            let name = file_name
-                .strip_suffix(".gz")
-                .filter(|n| !n.is_empty())
-                .unwrap_or(&file_name)
-                .to_string();
+        let (name, size) = if self.compression != Compression::None {
+            let name = compression::inner_file_name(&file_name, self.compression);
             // The size must be known before the entry is handed out: count it in a first pass.
             let mut counting = self.decompressed(1, Arc::new(AtomicU64::new(0)))?;
             let size = io::copy(&mut counting, &mut io::sink())

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod archive;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;

@@ -5,6 +5,7 @@ mod imgadm;
 mod imgapi;
 mod napi;
 mod oneachnode;
+mod sbcreate;
 mod sdc_api;
 mod svcs;
 mod sysinfo;
@@ -27,6 +28,7 @@ pub fn dispatch(sim: &Sim, command: &str, args: &[String]) -> Reply {
         "sdc-imgapi" => sdc_api::run(sim, &imgapi::API, args),
         "sdc-napi" => sdc_api::run(sim, &napi::API, args),
         "sdc-oneachnode" => oneachnode::run(sim, args),
+        "sdc-sbcreate" => sbcreate::run(sim, args),
         "vmadm" => vmadm::run(sim, args),
         "imgadm" => imgadm::run(sim, args),
         "zfs" => zfs::run(sim, args),

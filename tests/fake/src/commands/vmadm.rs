@@ -171,23 +171,31 @@ fn matches_filters(vm: &Value, filters: &[(String, String)]) -> bool {
 }
 
 /// The subset of regular expressions `vmadm lookup` users write: an optional `^` and `$` around
-/// literal text, matched case-insensitively (`~^cnapi`).
+/// literal text or a group of literal alternatives, matched case-insensitively (`~^cnapi`,
+/// `~(bhyve|kvm)` as `sdc-sbcreate` writes).
 fn pattern_match(pattern: &str, text: &str) -> bool {
     let (anchored_start, rest) = match pattern.strip_prefix('^') {
         Some(r) => (true, r),
         None => (false, pattern),
     };
-    let (anchored_end, literal) = match rest.strip_suffix('$') {
+    let (anchored_end, body) = match rest.strip_suffix('$') {
         Some(r) => (true, r),
         None => (false, rest),
     };
-    let (literal, text) = (literal.to_lowercase(), text.to_lowercase());
-    match (anchored_start, anchored_end) {
-        (true, true) => text == literal,
-        (true, false) => text.starts_with(&literal),
-        (false, true) => text.ends_with(&literal),
-        (false, false) => text.contains(&literal),
-    }
+    let body = body
+        .strip_prefix('(')
+        .and_then(|b| b.strip_suffix(')'))
+        .unwrap_or(body);
+    let text = text.to_lowercase();
+    body.split('|').any(|literal| {
+        let literal = literal.to_lowercase();
+        match (anchored_start, anchored_end) {
+            (true, true) => text == literal,
+            (true, false) => text.starts_with(&literal),
+            (false, true) => text.ends_with(&literal),
+            (false, false) => text.contains(&literal),
+        }
+    })
 }
 
 fn lookup_vms(sim: &Sim, args: &[String]) -> Reply {
@@ -369,5 +377,9 @@ mod tests {
         assert!(!pattern_match("^napi", "cnapi0"));
         assert!(pattern_match("api", "cnapi0"));
         assert!(pattern_match("^vmapi0$", "vmapi0"));
+        assert!(pattern_match("(bhyve|kvm)", "kvm"));
+        assert!(pattern_match("(bhyve|kvm)", "bhyve"));
+        assert!(!pattern_match("(bhyve|kvm)", "joyent-minimal"));
+        assert!(!pattern_match("^(bhyve|kvm)$", "kvm2"));
     }
 }
