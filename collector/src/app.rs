@@ -14,21 +14,25 @@ use crate::context::{Context, HostIdentity};
 use crate::discovery::{discover, empty_context, Discovery};
 use crate::exec::CommandOutput;
 use crate::plan::Task;
-use crate::report::{self, Progress, SourceTally};
+use crate::progress::Progress;
+use crate::report::{self, SourceTally};
 use crate::runner::{is_failure, Limits, Runner};
 use crate::sources::plan_host;
+use crate::space::{Probe, SpaceGuard};
 use crate::timespec::{file_stamp, rfc3339};
+use crate::upload::{self, UploadRequest};
 use crate::window::{self, TimeWindow, WindowArgs};
-
-/// Room kept free on the output file system beyond the bundle.
-const FREE_SPACE_MARGIN: u64 = 64 << 20;
 
 /// Runs the collector; returns the exit status.
 pub fn run(cli: Cli, argv: Vec<String>) -> i32 {
     let started_at = Timestamp::now();
-    crate::os::lower_priority();
+    // First, before any thread or command: everything started later inherits it.
+    let priority = crate::priority::lower();
     crate::os::install_signal_handlers();
     let progress = Progress::new(cli.quiet, cli.verbose);
+    for line in &priority {
+        progress.detail(line);
+    }
     let window_args = WindowArgs {
         since: cli.since,
         until: cli.until,
@@ -36,7 +40,7 @@ pub fn run(cli: Cli, argv: Vec<String>) -> i32 {
     };
     if window_args.since.is_some() && window_args.until.is_some() {
         if let Err(e) = window::choose(&window_args, &[], started_at) {
-            eprintln!("triton-collect: error: {e}");
+            progress.error(&e.to_string());
             return EXIT_USAGE;
         }
     }
@@ -66,6 +70,7 @@ pub fn run(cli: Cli, argv: Vec<String>) -> i32 {
         started_at,
         headnode,
         identity,
+        priority,
         progress: &progress,
     };
     run.collect(limits, sysinfo)
@@ -112,10 +117,11 @@ fn inspect(
     let discovery = match discover(cli, &mut runner, identity, headnode, progress) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("triton-collect: error: {e}");
+            progress.error(&e.to_string());
             return EXIT_USAGE;
         }
     };
+    progress.finish();
     if cli.list_sources {
         crate::inspect::print_sources(&discovery.ctx, &runner.items);
     } else {
@@ -131,11 +137,13 @@ struct Run<'a> {
     started_at: Timestamp,
     headnode: bool,
     identity: HostIdentity,
+    /// What lowering the priority did (manifest notes).
+    priority: Vec<String>,
     progress: &'a Progress,
 }
 
 impl Run<'_> {
-    fn collect(self, mut limits: Limits, sysinfo: Result<CommandOutput, String>) -> i32 {
+    fn collect(self, limits: Limits, sysinfo: Result<CommandOutput, String>) -> i32 {
         let (cli, progress) = (self.cli, self.progress);
         let run_id = format!("{}-{}", file_stamp(self.started_at), std::process::id());
         let out_path = out_path(cli, &self.identity, self.started_at);
@@ -144,12 +152,32 @@ impl Run<'_> {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let mut notes = Vec::new();
-        notes.extend(fit_to_free_space(&out_dir, &mut limits, progress));
+        let mut notes = self.priority.clone();
+        let probe = match cli.assume_free_bytes {
+            Some(free_at_start) => Probe::Assumed { free_at_start },
+            None => Probe::FileSystem(out_dir.clone()),
+        };
+        let space = match SpaceGuard::start(&out_dir, probe, cli.min_free_bytes) {
+            Ok(space) => space,
+            Err(e) => {
+                progress.error(&e);
+                return EXIT_NO_BUNDLE;
+            }
+        };
+        notes.push(space.as_ref().map_or_else(
+            || {
+                format!(
+                    "free space of {} could not be measured; not checked",
+                    out_dir.display()
+                )
+            },
+            SpaceGuard::start_note,
+        ));
+        let existed_before = out_path.exists();
         let mut writer = match BundleWriter::create(&out_path, &bundle_top(&out_path)) {
             Ok(w) => w,
             Err(e) => {
-                eprintln!("triton-collect: error: cannot write the bundle: {e}");
+                progress.error(&format!("cannot write the bundle: {e}"));
                 return EXIT_NO_BUNDLE;
             }
         };
@@ -160,6 +188,10 @@ impl Run<'_> {
             limits.clone(),
             Some(&mut writer),
         );
+        runner.report_to(progress);
+        if let Some(space) = space {
+            runner.guard_space(space);
+        }
         runner.record_command(
             "sysinfo",
             "sysinfo",
@@ -198,9 +230,17 @@ impl Run<'_> {
         let interrupted = crate::os::interrupted();
         let deadline_hit = Instant::now() >= limits.deadline;
         let mut items = std::mem::take(&mut runner.items);
+        let mut space = runner.take_space();
         drop(runner);
 
+        if !outcomes.is_empty() {
+            progress.working_on("merging the compute nodes' bundles");
+        }
         let merged = merge_compute_nodes(&mut writer, outcomes, &discovery, progress);
+        for item in &merged.items {
+            progress.collected(item);
+        }
+        let merged_any = !merged.items.is_empty();
         let mut hosts = vec![this_host(&self.identity, self.headnode, ctx)];
         hosts.extend(merged.hosts);
         items.extend(merged.items);
@@ -208,6 +248,20 @@ impl Run<'_> {
         if let Some(dir) = &fanout_dir {
             if let Err(e) = std::fs::remove_dir_all(dir) {
                 notes.push(format!("could not remove {}: {e}", dir.display()));
+            }
+        }
+        if let Some(space) = space.as_mut().filter(|_| merged_any) {
+            // The compute nodes' bundles were copied in without the guard (their caps were
+            // sized from it, leaving room for each to sit on disk twice); say so if they still
+            // reached into the reserve. Nothing is missing, so the bundle is not incomplete.
+            space.measure();
+            if space.room() == 0 {
+                let note = format!(
+                    "after merging the compute nodes' bundles, only {} is free above the reserve",
+                    crate::size::human(space.headroom())
+                );
+                progress.warn(&note);
+                notes.push(note);
             }
         }
         if interrupted {
@@ -219,8 +273,16 @@ impl Run<'_> {
                 cli.deadline
             ));
         }
-        let complete =
-            merged.complete && !interrupted && !deadline_hit && !items.iter().any(is_failure);
+        let space_short = space.as_ref().is_some_and(|s| s.shortage().is_some());
+        if let Some(note) = space.as_ref().and_then(SpaceGuard::shortage_note) {
+            progress.warn(&note);
+            notes.push(note);
+        }
+        let complete = merged.complete
+            && !interrupted
+            && !deadline_hit
+            && !space_short
+            && !items.iter().any(is_failure);
 
         let manifest = Manifest {
             format: manifest::FORMAT_NAME.to_string(),
@@ -239,30 +301,63 @@ impl Run<'_> {
             items,
             notes,
         };
-        match writer.finish(&manifest) {
-            Ok(finished) => {
-                for line in report::summary(
-                    &finished.path,
-                    finished.bytes,
-                    &finished.sha256,
-                    &manifest.items,
-                    &manifest.hosts,
-                ) {
-                    eprintln!("triton-collect: {line}");
-                }
-                if complete {
-                    EXIT_COMPLETE
-                } else {
-                    EXIT_INCOMPLETE
-                }
-            }
+        progress.working_on("writing the manifest");
+        let exit = if complete {
+            EXIT_COMPLETE
+        } else {
+            EXIT_INCOMPLETE
+        };
+        let finished = match writer.finish(&manifest) {
+            Ok(finished) => finished,
             Err(e) => {
-                eprintln!(
-                    "triton-collect: error: cannot finish the bundle {}: {e}",
+                remove_partial_files(&out_path);
+                if !existed_before && out_path.exists() {
+                    // Renamed into place; only the checksum file beside it failed.
+                    progress.warn(&format!(
+                        "the bundle {} is complete, but: {e}",
+                        out_path.display()
+                    ));
+                    return exit;
+                }
+                progress.error(&format!(
+                    "cannot finish the bundle {}: {e}; no bundle was written (its partial file \
+                     was removed)",
                     out_path.display()
-                );
-                EXIT_NO_BUNDLE
+                ));
+                return EXIT_NO_BUNDLE;
             }
+        };
+        for line in report::summary(
+            &finished.path,
+            finished.bytes,
+            &finished.sha256,
+            &manifest.items,
+            &manifest.hosts,
+        ) {
+            progress.print(&format!("triton-collect: {line}"));
+        }
+        if cli.upload {
+            self.upload(&finished, space.as_mut());
+        }
+        progress.finish();
+        exit
+    }
+
+    /// `--upload`: the outcome is told on stderr; the exit status stays the bundle's.
+    fn upload(&self, finished: &triton_bundle::Finished, space: Option<&mut SpaceGuard>) {
+        let request = UploadRequest {
+            ticket: self.cli.ticket.clone(),
+            proxy: self.cli.upload_proxy.clone(),
+        };
+        let room = space.map(|s| {
+            s.measure();
+            s.headroom()
+        });
+        self.progress
+            .working_on(&format!("uploading with {}", upload::TOOL));
+        let outcome = upload::upload(&finished.path, finished.bytes, room, &request);
+        for line in upload::report(&outcome, &finished.path, &request) {
+            self.progress.print(&format!("triton-collect: {line}"));
         }
     }
 
@@ -288,7 +383,7 @@ impl Run<'_> {
                 d
             }
             Err(e) => {
-                eprintln!("triton-collect: error: {e}");
+                self.progress.error(&e.to_string());
                 notes.push(format!("scope could not be resolved: {e}"));
                 let fallback = TimeWindow {
                     since: self.started_at,
@@ -306,7 +401,7 @@ impl Run<'_> {
 
 /// Runs the planned tasks in order, one progress line per source as it completes.
 fn run_tasks(runner: &mut Runner, tasks: &[Task], progress: &Progress) {
-    let mut tally = SourceTally::new(tasks);
+    let mut tally = SourceTally::new(tasks, &runner.items);
     for task in tasks {
         let index = runner.run(task);
         let item = &runner.items[index];
@@ -339,23 +434,28 @@ fn run_tasks(runner: &mut Runner, tasks: &[Task], progress: &Progress) {
     }
 }
 
-/// Lowers the total cap to what the output file system can hold; returns the note saying so.
-fn fit_to_free_space(out_dir: &Path, limits: &mut Limits, progress: &Progress) -> Option<String> {
-    let free = crate::os::free_space(out_dir)?;
-    let usable = free.saturating_sub(FREE_SPACE_MARGIN);
-    if usable >= limits.max_bytes {
-        return None;
+/// Removes what an unfinished bundle may have left beside `bundle` (the writer's temporary
+/// files, named `.<name>.partial-<pid>-<nanos>`, for the bundle and its `.sha256`).
+fn remove_partial_files(bundle: &Path) {
+    let (Some(dir), Some(name)) = (bundle.parent(), bundle.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    let prefixes = [
+        format!(".{name}.partial-{}-", std::process::id()),
+        format!(".{name}.sha256.partial-{}-", std::process::id()),
+    ];
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        if prefixes.iter().any(|p| file_name.starts_with(p.as_str())) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
-    let note = format!(
-        "only {} free in {}; the total cap is lowered from {} to {}",
-        crate::size::human(free),
-        out_dir.display(),
-        crate::size::human(limits.max_bytes),
-        crate::size::human(usable)
-    );
-    progress.warn(&note);
-    limits.max_bytes = usable;
-    Some(note)
 }
 
 /// `--out`, a directory given as `--out` (the default name inside it), or the default.
@@ -469,5 +569,30 @@ mod tests {
         );
         assert_eq!(bundle_top(Path::new("/x/b1.tgz")), "b1");
         assert_eq!(bundle_top(Path::new("/x/..")), "triton-bundle");
+    }
+
+    #[test]
+    fn leftovers_of_an_unfinished_bundle_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bundle = dir.path().join("b.tar.gz");
+        let pid = std::process::id();
+        let ours = [
+            format!(".b.tar.gz.partial-{pid}-123"),
+            format!(".b.tar.gz.sha256.partial-{pid}-456"),
+        ];
+        let theirs = [
+            format!(".b.tar.gz.partial-{}-123", pid + 1),
+            "b.tar.gz.old".to_string(),
+        ];
+        for name in ours.iter().chain(&theirs) {
+            std::fs::write(dir.path().join(name), "x").expect("write");
+        }
+        remove_partial_files(&bundle);
+        for name in &ours {
+            assert!(!dir.path().join(name).exists(), "{name} left");
+        }
+        for name in &theirs {
+            assert!(dir.path().join(name).exists(), "{name} removed");
+        }
     }
 }

@@ -24,14 +24,23 @@ collects there and merges everything into one bundle. On a compute node (no sdc-
 collects that node only. Nothing is written anywhere but the output (and, during the fan-out,
 this run's files in /var/tmp on each compute node, removed afterwards).
 
-Exit status:
+It runs at the lowest CPU priority (nice 19; on Linux also the lowest best-effort I/O priority;
+illumos has no per-process I/O priority, so reads are kept bounded instead). It leaves free on
+the output file system 5% of its size or 512 MiB, whichever is less: when space runs short, it
+stops collecting and finishes the bundle marked incomplete, saying where space ran out.
+
+Progress goes to stderr: a live line (source, files and bytes so far, elapsed time) on a
+terminal, plain lines otherwise, only errors and the summary with -q.
+
+Exit status (--upload does not change it):
   0  bundle written and complete
   1  bundle written but incomplete (manifest.json says what is missing and why)
   2  usage error
   3  no bundle could be written
 
-Example:
-  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc";
+Examples:
+  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc
+  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc --upload --ticket SUP-1234";
 
 /// Which compute nodes to fan out to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +89,22 @@ fn parse_size_arg(text: &str) -> Result<u64, String> {
 
 fn parse_time_arg(text: &str) -> Result<TimeSpec, String> {
     TimeSpec::parse(text)
+}
+
+/// A support ticket id as `sdc-sbupload -I` puts it into a file name: letters, digits, `.`,
+/// `_`, `-`.
+fn parse_ticket(text: &str) -> Result<String, String> {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a ticket id (letters, digits, '.', '_' and '-' only)"
+        ))
+    }
 }
 
 fn parse_duration_arg(text: &str) -> Result<jiff::SignedDuration, String> {
@@ -156,6 +181,21 @@ pub struct Cli {
     #[arg(long)]
     pub no_redact: bool,
 
+    /// After writing the bundle, send it to Triton support with Triton's own `sdc-sbupload -t
+    /// triton-support` (which encrypts it, writing the encrypted copy beside the bundle, and
+    /// uploads it to the headnode's configured sbapi_url); says so when the tool is not on PATH.
+    /// The bundle stays where it was written.
+    #[arg(long)]
+    pub upload: bool,
+
+    /// Support ticket to file the upload under (`sdc-sbupload -I`).
+    #[arg(long, value_name = "ID", requires = "upload", value_parser = parse_ticket)]
+    pub ticket: Option<String>,
+
+    /// Proxy for the upload (`sdc-sbupload -p`, a curl --proxy URL).
+    #[arg(long, value_name = "URL", requires = "upload")]
+    pub upload_proxy: Option<String>,
+
     /// Print every source, whether it applies on this host and why, then exit.
     #[arg(long)]
     pub list_sources: bool,
@@ -175,6 +215,15 @@ pub struct Cli {
     /// Collect this host as a compute node (used by the headnode's fan-out).
     #[arg(long, hide = true)]
     pub cn_mode: bool,
+
+    /// Bytes to keep free on the output file system, instead of 5% of it or 512 MiB.
+    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_size_arg)]
+    pub min_free_bytes: Option<u64>,
+
+    /// Take the output file system to have SIZE free at the start, less what the bundle
+    /// stores, instead of measuring it (exercises running short of space without a full disk).
+    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_size_arg)]
+    pub assume_free_bytes: Option<u64>,
 
     /// Image uuids of the VMs in scope (passed by the headnode's fan-out, because a compute node
     /// cannot ask IMGAPI).
@@ -224,12 +273,23 @@ mod tests {
         assert!(Cli::try_parse_from(["triton-collect", "--vm", "not-a-uuid"]).is_err());
         assert!(Cli::try_parse_from(["triton-collect", "--last", "2h", "--since", "1h"]).is_err());
         assert!(Cli::try_parse_from(["triton-collect", "--cn", "x,y"]).is_err());
+        assert!(Cli::try_parse_from(["triton-collect", "--ticket", "SUP-1"]).is_err());
+        assert!(Cli::try_parse_from(["triton-collect", "--upload", "--ticket", "a/b"]).is_err());
+        let cli = Cli::try_parse_from(["triton-collect", "--upload", "--ticket", "SUP-1"])
+            .expect("upload with ticket");
+        assert!(cli.upload && cli.ticket.as_deref() == Some("SUP-1"));
     }
 
     #[test]
     fn help_documents_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("3  no bundle could be written"), "{help}");
-        assert!(!help.contains("cn-mode"), "hidden flag shown: {help}");
+        for hidden in ["cn-mode", "min-free-bytes", "assume-free-bytes"] {
+            assert!(!help.contains(hidden), "hidden flag {hidden} shown: {help}");
+        }
+        assert!(
+            help.contains("512 MiB") && help.contains("nice 19"),
+            "{help}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::cli::{Cli, CnSelection};
 use crate::context::HostIdentity;
 use crate::discovery::Discovery;
 use crate::fanout::{self, CnOutcome, CnRequest, FanoutNames};
-use crate::report::Progress;
+use crate::progress::Progress;
 use crate::runner::Runner;
 use crate::scope;
 
@@ -100,11 +100,11 @@ pub fn fan_out(
             None => progress.line(&format!("compute node {}: collected", outcome.server)),
             Some(e) => {
                 progress.warn(&format!("compute node {}: {e}", outcome.server));
-                eprintln!(
+                progress.print(&format!(
                     "triton-collect: to collect it by hand, copy triton-collect to CN {} and run:\n  {}",
                     outcome.server,
                     request.manual_command(&outcome.server)
-                );
+                ));
             }
         }
     }
@@ -158,7 +158,7 @@ fn cn_request(
         jobs,
         images: api.map(|a| a.images.clone()).unwrap_or_default(),
         window: discovery.ctx.window.clone(),
-        max_bytes: (runner.remaining_bytes() / cn_count.max(1) as u64).max(1),
+        max_bytes: (runner.room_for_compute_nodes() / cn_count.max(1) as u64).max(1),
         max_file_bytes: cli.max_file_bytes,
         command_timeout: cli.command_timeout,
         deadline: remaining

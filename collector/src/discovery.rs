@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use crate::cli::Cli;
 use crate::context::{Context, HostIdentity};
 use crate::failed_posts;
-use crate::report::Progress;
+use crate::progress::Progress;
 use crate::runner::Runner;
 use crate::scope::{self, ApiScope};
 use crate::window::{self, TimeWindow, WindowArgs};

@@ -15,6 +15,8 @@ mod ids;
 mod inspect;
 mod os;
 mod plan;
+mod priority;
+mod progress;
 mod redact;
 mod report;
 mod rotated;
@@ -23,7 +25,9 @@ mod scope;
 mod size;
 mod slice;
 mod sources;
+mod space;
 mod timespec;
+mod upload;
 mod window;
 
 use clap::Parser;

@@ -1,4 +1,5 @@
-//! The few things that differ per operating system: priority, signals, free space, PATH lookup.
+//! The few things that differ per operating system: signals, PATH lookup, the host name
+//! (priority is in [`crate::priority`], free space in [`crate::space`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,15 +9,6 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// Runs at low CPU priority (children inherit it), so a busy headnode stays responsive.
-pub fn lower_priority() {
-    #[cfg(unix)]
-    // SAFETY: nice(2) only changes this process's scheduling priority.
-    unsafe {
-        libc::nice(10);
-    }
 }
 
 #[cfg(unix)]
@@ -35,28 +27,6 @@ pub fn install_signal_handlers() {
             libc::signal(libc::SIGINT, handler);
             libc::signal(libc::SIGTERM, handler);
         }
-    }
-}
-
-/// Bytes available to this user in the file system holding `dir`.
-pub fn free_space(dir: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        // SAFETY: statvfs writes into a zeroed struct we own, with a valid C string path.
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-        if rc != 0 {
-            return None;
-        }
-        #[allow(clippy::unnecessary_cast)]
-        Some(st.f_bavail as u64 * st.f_frsize as u64)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
     }
 }
 
@@ -130,10 +100,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_programs_and_space() {
+    fn finds_programs_and_the_host_name() {
         assert!(on_path("sh").is_some());
         assert!(on_path("surely-not-a-program-xyz").is_none());
-        assert!(free_space(Path::new("/")).is_some());
         assert!(!hostname().is_empty());
     }
 }

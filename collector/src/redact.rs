@@ -23,25 +23,203 @@ pub type Counts = BTreeMap<String, u64>;
 
 /// Redacts `data` if it looks like text; binary data (a NUL in the first 8 KiB) is returned as
 /// is. Lines that are not valid UTF-8 are kept unchanged.
+#[cfg(test)]
 pub fn redact(data: &[u8]) -> (Vec<u8>, Counts) {
-    let mut counts = Counts::new();
-    if data.iter().take(8192).any(|b| *b == 0) {
-        return (data.to_vec(), counts);
-    }
-    let mut out = Vec::with_capacity(data.len());
-    let mut in_pem = false;
-    for raw in data.split_inclusive(|b| *b == b'\n') {
-        let (body, ending) = split_ending(raw);
-        match std::str::from_utf8(body) {
-            Ok(line) => {
-                let redacted = redact_line(line, &mut in_pem, &mut counts);
-                out.extend_from_slice(redacted.as_bytes());
-            }
-            Err(_) => out.extend_from_slice(body),
+    let redaction = Redaction::plan(data);
+    let mut out = Vec::with_capacity(redaction.len() as usize);
+    std::io::Read::read_to_end(&mut redaction.reader(data, 0), &mut out)
+        .expect("reading from memory");
+    (out, redaction.counts)
+}
+
+/// What redaction changes in one text, found in one pass and applied while the text is copied
+/// out, so the redacted copy never exists whole in memory: only the changed lines are kept
+/// (usually a handful), and [`Redaction::reader`] splices them into the original.
+#[derive(Debug, Clone, Default)]
+pub struct Redaction {
+    /// Changed parts of lines, in order.
+    edits: Vec<Edit>,
+    /// Length of the redacted text.
+    len: u64,
+    pub counts: Counts,
+}
+
+/// One changed part of a line: the original bytes `start..end` become `text`. Only the part
+/// between what the line and its redaction have in common at both ends is kept (usually the
+/// secret and its mask), so even a log with a secret on every line costs little.
+#[derive(Debug, Clone)]
+struct Edit {
+    start: usize,
+    end: usize,
+    text: Box<[u8]>,
+}
+
+impl Edit {
+    /// The edit turning `line` (at `offset` in the text) into `redacted`.
+    fn between(offset: usize, line: &[u8], redacted: &[u8]) -> Edit {
+        let prefix = line
+            .iter()
+            .zip(redacted)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let suffix = line[prefix..]
+            .iter()
+            .rev()
+            .zip(redacted[prefix..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        Edit {
+            start: offset + prefix,
+            end: offset + line.len() - suffix,
+            text: redacted[prefix..redacted.len() - suffix].into(),
         }
-        out.extend_from_slice(ending);
     }
-    (out, counts)
+}
+
+impl Redaction {
+    /// No change: the text is stored as it is (`--no-redact`).
+    pub fn none(data: &[u8]) -> Redaction {
+        Redaction {
+            len: data.len() as u64,
+            ..Default::default()
+        }
+    }
+
+    /// Finds what to redact in `data`; binary data (a NUL in the first 8 KiB) is left alone, and
+    /// so are lines that are not valid UTF-8.
+    pub fn plan(data: &[u8]) -> Redaction {
+        let mut redaction = Redaction::none(data);
+        if data.iter().take(8192).any(|b| *b == 0) {
+            return redaction;
+        }
+        let mut in_pem = false;
+        let mut offset = 0;
+        for raw in data.split_inclusive(|b| *b == b'\n') {
+            let (body, _) = split_ending(raw);
+            if let Ok(line) = std::str::from_utf8(body) {
+                let redacted = redact_line(line, &mut in_pem, &mut redaction.counts);
+                if redacted != line {
+                    redaction.len = redaction.len - body.len() as u64 + redacted.len() as u64;
+                    redaction
+                        .edits
+                        .push(Edit::between(offset, body, redacted.as_bytes()));
+                }
+            }
+            offset += raw.len();
+        }
+        redaction
+    }
+
+    /// Length of the redacted text.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The redacted text of `data` (the text this was planned on) from `from` on, an offset in
+    /// `data` at a line start.
+    pub fn reader<'a>(&'a self, data: &'a [u8], from: usize) -> RedactedReader<'a> {
+        let next = self.edits.partition_point(|e| e.start < from);
+        RedactedReader {
+            data,
+            edits: &self.edits[next..],
+            at: from,
+            in_edit: None,
+        }
+    }
+
+    /// The first line start of the redacted text at or after `at` (a redacted offset): where it
+    /// is in the redacted text and in `data`, and how many lines come before it. When no line
+    /// starts there, the end of the text (everything is cut).
+    pub fn line_start_at_or_after(&self, data: &[u8], at: u64) -> LineStart {
+        let mut edits = self.edits.iter().peekable();
+        // Redacted minus original length of the edits wholly before the current line start.
+        let mut shift: i64 = 0;
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
+        let mut lines = 0;
+        for original in starts {
+            // Edits lie inside a line's body: those starting before this line start are in
+            // earlier lines (one starting right at it, an insertion, is in this line).
+            while let Some(edit) = edits.next_if(|e| e.start < original) {
+                shift += edit.text.len() as i64 - (edit.end - edit.start) as i64;
+            }
+            let redacted = (original as i64 + shift) as u64;
+            if redacted >= at {
+                return LineStart {
+                    redacted,
+                    original,
+                    lines,
+                };
+            }
+            lines += 1;
+        }
+        LineStart {
+            redacted: self.len,
+            original: data.len(),
+            lines: lines.saturating_sub(1),
+        }
+    }
+}
+
+/// A line start, in the redacted text and in the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineStart {
+    pub redacted: u64,
+    pub original: usize,
+    /// Lines before it.
+    pub lines: u64,
+}
+
+/// Reads the redacted text: the original's bytes, with each changed line's body replaced.
+pub struct RedactedReader<'a> {
+    data: &'a [u8],
+    edits: &'a [Edit],
+    /// Next original byte to copy.
+    at: usize,
+    /// Inside a replacement: how much of it was already read.
+    in_edit: Option<usize>,
+}
+
+impl std::io::Read for RedactedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(edit) = self.edits.first() else {
+                let rest = &self.data[self.at..];
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.at += n;
+                return Ok(n);
+            };
+            match self.in_edit {
+                None if self.at < edit.start => {
+                    let rest = &self.data[self.at..edit.start];
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+                None => self.in_edit = Some(0),
+                Some(done) => {
+                    let rest = &edit.text[done..];
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    if done + n == edit.text.len() {
+                        // The replacement is out: go on after the original line's body.
+                        self.in_edit = None;
+                        self.at = edit.end;
+                        self.edits = &self.edits[1..];
+                    } else {
+                        self.in_edit = Some(done + n);
+                    }
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn split_ending(raw: &[u8]) -> (&[u8], &[u8]) {
@@ -445,6 +623,115 @@ mod tests {
         let (out, counts) = redact(data);
         assert_eq!(out, data);
         assert!(counts.is_empty());
+    }
+
+    const MIXED: &str = concat!(
+        "plain line\n",
+        "admin_pw=hunter2\r\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "MIIEowIBAAKCAQEA\n",
+        "\n",
+        "D]\n",
+        "abcdef\n",
+        "-----END RSA PRIVATE KEY-----\n",
+        "{\"token\":\"t0k\",\"req_id\":\"r1\"}\n",
+        "last line without newline password=x"
+    );
+
+    /// The redaction as the old whole-copy code made it: each line redacted, endings kept.
+    fn line_by_line(text: &str) -> String {
+        let mut in_pem = false;
+        let mut counts = Counts::new();
+        text.split_inclusive('\n')
+            .map(|raw| {
+                let body = raw.trim_end_matches('\n').trim_end_matches('\r');
+                redact_line(body, &mut in_pem, &mut counts) + &raw[body.len()..]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_streamed_copy_is_the_line_by_line_redaction_whatever_the_read_size() {
+        let expected = line_by_line(MIXED);
+        let redaction = Redaction::plan(MIXED.as_bytes());
+        assert_eq!(redaction.len(), expected.len() as u64);
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            let mut reader = redaction.reader(MIXED.as_bytes(), 0);
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; chunk];
+            loop {
+                let n = std::io::Read::read(&mut reader, &mut buf).expect("read");
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(
+                String::from_utf8(out).expect("utf8"),
+                expected,
+                "chunk {chunk}"
+            );
+        }
+        assert!(!expected.contains("hunter2") && !expected.contains("abcdef"));
+    }
+
+    #[test]
+    fn a_tail_read_from_inside_a_key_still_masks_the_key() {
+        let data = MIXED.as_bytes();
+        let redaction = Redaction::plan(data);
+        let from = MIXED.find("abcdef").expect("key line");
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut redaction.reader(data, from), &mut out).expect("read");
+        assert!(out.starts_with("[REDACTED]\n-----END"), "{out}");
+        assert!(line_by_line(MIXED).ends_with(&out));
+    }
+
+    #[test]
+    fn line_starts_map_between_the_redacted_text_and_the_original() {
+        let data = MIXED.as_bytes();
+        let redacted = line_by_line(MIXED);
+        let redaction = Redaction::plan(data);
+        let redacted_starts: Vec<usize> = std::iter::once(0)
+            .chain(redacted.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let original_starts: Vec<usize> = std::iter::once(0)
+            .chain(MIXED.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        for at in 0..=redacted.len() as u64 {
+            let got = redaction.line_start_at_or_after(data, at);
+            match redacted_starts.iter().position(|s| *s as u64 >= at) {
+                Some(line) => {
+                    assert_eq!(got.redacted, redacted_starts[line] as u64, "at {at}");
+                    assert_eq!(got.original, original_starts[line], "at {at}");
+                    assert_eq!(got.lines, line as u64, "at {at}");
+                }
+                None => {
+                    assert_eq!(got.redacted, redacted.len() as u64, "at {at}");
+                    assert_eq!(got.original, data.len(), "at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_changed_lines_are_kept_in_memory() {
+        let text: String = (0..10_000)
+            .map(|i| {
+                if i % 1000 == 0 {
+                    format!("password=secret{i}\n")
+                } else {
+                    format!("an ordinary log line number {i}\n")
+                }
+            })
+            .collect();
+        let redaction = Redaction::plan(text.as_bytes());
+        assert_eq!(redaction.edits.len(), 10);
+        assert_eq!(redaction.counts.get(RULE_CONFIG), Some(&10));
+        // Of each line, only the secret's replacement is kept.
+        for edit in &redaction.edits {
+            assert_eq!(&*edit.text, MASK.as_bytes());
+            assert!(text[edit.start..edit.end].starts_with("secret"));
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! What the person running the collector sees on stderr: one line per source as it completes,
-//! warnings, and the final summary.
+//! The text of what the person running the collector sees on stderr: one line per source as it
+//! completes (with the running totals), and the final summary. How it is shown (live line or
+//! plain lines) is [`crate::progress`]'s job.
 
 use std::collections::HashMap;
 
@@ -9,49 +10,20 @@ use crate::plan::Task;
 use crate::runner::is_failure;
 use crate::size::human;
 
-pub struct Progress {
-    quiet: bool,
-    verbose: bool,
-}
-
-impl Progress {
-    pub fn new(quiet: bool, verbose: u8) -> Progress {
-        Progress {
-            quiet,
-            verbose: verbose > 0,
-        }
-    }
-
-    /// Ordinary progress (hidden by `-q`).
-    pub fn line(&self, text: &str) {
-        if !self.quiet {
-            eprintln!("triton-collect: {text}");
-        }
-    }
-
-    /// Per-item detail (only with `-v`).
-    pub fn detail(&self, text: &str) {
-        if self.verbose && !self.quiet {
-            eprintln!("triton-collect:   {text}");
-        }
-    }
-
-    /// Always shown.
-    pub fn warn(&self, text: &str) {
-        eprintln!("triton-collect: warning: {text}");
-    }
-}
-
 /// Counts tasks per source so a line can be printed when a source's last task is done.
 pub struct SourceTally {
     remaining: HashMap<String, usize>,
     done: HashMap<String, (usize, u64, usize)>,
     sources_total: usize,
     sources_done: usize,
+    /// Files stored and their bytes, over every source so far.
+    files_total: u64,
+    bytes_total: u64,
 }
 
 impl SourceTally {
-    pub fn new(tasks: &[Task]) -> SourceTally {
+    /// A tally of `tasks`, its running totals starting from the items already collected.
+    pub fn new(tasks: &[Task], already: &[Item]) -> SourceTally {
         let mut remaining: HashMap<String, usize> = HashMap::new();
         for t in tasks {
             *remaining.entry(t.source.clone()).or_insert(0) += 1;
@@ -62,6 +34,8 @@ impl SourceTally {
             done: HashMap::new(),
             sources_total,
             sources_done: 0,
+            files_total: already.iter().filter(|i| i.path.is_some()).count() as u64,
+            bytes_total: already.iter().map(|i| i.bytes).sum(),
         }
     }
 
@@ -73,6 +47,8 @@ impl SourceTally {
         if is_failure(item) {
             entry.2 += 1;
         }
+        self.files_total += u64::from(item.path.is_some());
+        self.bytes_total += item.bytes;
         let left = self.remaining.get_mut(&item.source)?;
         *left = left.saturating_sub(1);
         if *left > 0 {
@@ -86,11 +62,13 @@ impl SourceTally {
             String::new()
         };
         Some(format!(
-            "[{}/{}] {}: {count} item(s), {}{failed}",
+            "[{}/{}] {}: {count} item(s), {}{failed} (bundle so far: {} file(s), {})",
             self.sources_done,
             self.sources_total,
             item.source,
-            human(bytes)
+            human(bytes),
+            self.files_total,
+            human(self.bytes_total)
         ))
     }
 }

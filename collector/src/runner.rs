@@ -13,8 +13,10 @@ use crate::api_output::{self, ApiAnswer};
 use crate::confine::{Confinement, Refusal};
 use crate::exec::{self, CommandOutput, LineFilter, RunLimits};
 use crate::plan::{Action, OutputFilter, Task};
-use crate::redact;
+use crate::progress::Progress;
+use crate::redact::{LineStart, Redaction};
 use crate::slice::{DataOrigin, LogFormat, SliceRequest};
+use crate::space::SpaceGuard;
 use crate::window::{TimeWindow, JOB_MARGIN};
 
 /// Error text prefix for things that do not exist on the host: not a collection failure.
@@ -22,9 +24,10 @@ pub const NOT_FOUND: &str = "not found";
 /// Error text prefix for things left out on purpose (devices, FIFOs, sockets): not a failure.
 pub const SKIPPED: &str = "skipped:";
 
-/// Where collected bytes go.
+/// Where collected bytes go: exactly `size` bytes read from `data`, streamed (the redacted copy
+/// of an item is never held whole in memory).
 pub trait Sink {
-    fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String>;
+    fn store(&mut self, rel_path: &str, size: u64, data: &mut dyn Read) -> Result<Stored, String>;
 }
 
 #[derive(Debug, Clone)]
@@ -34,13 +37,21 @@ pub struct Stored {
 }
 
 impl Sink for triton_bundle::BundleWriter {
-    fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String> {
-        self.add_bytes(rel_path, data)
-            .map(|a| Stored {
-                bytes: a.bytes,
-                sha256: a.sha256,
-            })
-            .map_err(|e| e.to_string())
+    fn store(&mut self, rel_path: &str, size: u64, data: &mut dyn Read) -> Result<Stored, String> {
+        let added = self
+            .add_reader(rel_path, size, data)
+            .map_err(|e| e.to_string())?;
+        if added.short_by > 0 {
+            // The entry is in the bundle, padded; say so rather than pass it off as the data.
+            return Err(format!(
+                "{rel_path}: {} of {size} bytes missing (padded with zeros)",
+                added.short_by
+            ));
+        }
+        Ok(Stored {
+            bytes: added.bytes,
+            sha256: added.sha256,
+        })
     }
 }
 
@@ -71,6 +82,10 @@ pub struct Runner<'a> {
     pub host: String,
     limits: Limits,
     sink: Option<&'a mut dyn Sink>,
+    /// Keeps what is stored within the output file system's free space (none: not checked).
+    space: Option<SpaceGuard>,
+    /// Told which source is being collected and what each item added (the live line).
+    progress: Option<&'a Progress>,
     stored_bytes: u64,
     stored_paths: std::collections::HashSet<String>,
     /// The window time-ordered logs are cut to (none: files are kept whole).
@@ -126,11 +141,34 @@ impl<'a> Runner<'a> {
             host,
             limits,
             sink,
+            space: None,
+            progress: None,
             stored_bytes: 0,
             stored_paths: Default::default(),
             window: None,
             slicing: SliceTally::default(),
             items: Vec::new(),
+        }
+    }
+
+    /// Fits everything stored from now on into the free space `guard` watches.
+    pub fn guard_space(&mut self, guard: SpaceGuard) {
+        self.space = Some(guard);
+    }
+
+    /// Takes back the space guard, with what it saw (for the manifest's notes).
+    pub fn take_space(&mut self) -> Option<SpaceGuard> {
+        self.space.take()
+    }
+
+    /// Reports each source and item to `progress` from now on.
+    pub fn report_to(&mut self, progress: &'a Progress) {
+        self.progress = Some(progress);
+    }
+
+    fn working_on(&self, source: &str) {
+        if let Some(progress) = self.progress {
+            progress.working_on(source);
         }
     }
 
@@ -142,6 +180,14 @@ impl<'a> Runner<'a> {
     /// Bytes still allowed under the total cap.
     pub fn remaining_bytes(&self) -> u64 {
         self.limits.max_bytes.saturating_sub(self.stored_bytes)
+    }
+
+    /// Bytes the compute nodes may still bring, together: what the total cap allows, and half
+    /// of the free space left, since each CN bundle sits on the output file system twice for a
+    /// while (pulled, then copied into this bundle).
+    pub fn room_for_compute_nodes(&self) -> u64 {
+        let space = self.space.as_ref().map_or(u64::MAX, |s| s.room() / 2);
+        self.remaining_bytes().min(space)
     }
 
     pub fn remaining_time(&self) -> Duration {
@@ -158,6 +204,9 @@ impl<'a> Runner<'a> {
         if Instant::now() >= self.limits.deadline {
             return Some("not collected: overall deadline reached".to_string());
         }
+        if let Some(reason) = self.space.as_ref().and_then(SpaceGuard::stop_reason) {
+            return Some(reason);
+        }
         if self.remaining_bytes() == 0 {
             return Some(format!(
                 "not collected: total size cap ({}) reached",
@@ -169,6 +218,7 @@ impl<'a> Runner<'a> {
 
     /// Executes one planned task and records its item; returns the item's index.
     pub fn run(&mut self, task: &Task) -> usize {
+        self.working_on(&task.source);
         match &task.action {
             Action::File {
                 path,
@@ -214,6 +264,9 @@ impl<'a> Runner<'a> {
     }
 
     fn push(&mut self, item: Item) -> usize {
+        if let Some(progress) = self.progress {
+            progress.collected(&item);
+        }
         self.items.push(item);
         self.items.len() - 1
     }
@@ -269,7 +322,7 @@ impl<'a> Runner<'a> {
                         first_line: o.first_line,
                     });
                 let rel = layout::host_file(&self.host, path);
-                self.store(&mut item, rel, read.data);
+                self.store(&mut item, rel, &read.data);
             }
             Err(Refusal::NotFound) => item.error = Some(NOT_FOUND.to_string()),
             Err(refusal) => item.error = Some(refusal.to_string()),
@@ -288,6 +341,7 @@ impl<'a> Runner<'a> {
         filter: Option<OutputFilter>,
         absent_when: &[&str],
     ) -> (usize, Option<CommandOutput>) {
+        self.working_on(source);
         if let Some(reason) = self.stop_reason() {
             let mut item = self.blank_item(
                 source,
@@ -393,7 +447,7 @@ impl<'a> Runner<'a> {
         }
         if !out.stdout.is_empty() || item.error.is_none() {
             let rel = layout::host_command(&self.host, name);
-            self.store(&mut item, rel, out.stdout.clone());
+            self.store(&mut item, rel, &out.stdout);
         }
         self.push(item)
     }
@@ -413,6 +467,7 @@ impl<'a> Runner<'a> {
             },
         );
         item.host = None;
+        self.working_on(source);
         if let Some(reason) = self.stop_reason() {
             item.error = Some(reason);
             return (self.push(item), None);
@@ -459,14 +514,16 @@ impl<'a> Runner<'a> {
         }
         if answer.status.is_some() {
             let rel = layout::api(service, url);
-            self.store(&mut item, rel, answer.body.clone());
+            self.store(&mut item, rel, &answer.body);
         }
         let index = self.push(item);
         (index, answer.status.map(|_| answer))
     }
 
-    /// Redacts, applies the total cap and stores; sets the item's path, sizes and hash.
-    fn store(&mut self, item: &mut Item, rel: String, data: Vec<u8>) {
+    /// Redacts, applies the total cap and the free space, and stores; sets the item's path,
+    /// sizes and hash. Redaction is planned in one pass and applied while the data streams into
+    /// the bundle, so memory holds the data once, not twice.
+    fn store(&mut self, item: &mut Item, rel: String, original: &[u8]) {
         let Some(sink) = self.sink.as_deref_mut() else {
             return;
         };
@@ -474,27 +531,55 @@ impl<'a> Runner<'a> {
             item.error = Some(format!("already collected as {rel}"));
             return;
         }
-        let original = data;
-        let redacted = self.limits.redact.then(|| {
-            let (clean, counts) = redact::redact(&original);
-            item.redactions = counts;
-            clean
-        });
-        let data: &[u8] = redacted.as_deref().unwrap_or(&original);
-        let room = self.limits.max_bytes.saturating_sub(self.stored_bytes) as usize;
-        let data = if data.len() > room {
+        let redaction = if self.limits.redact {
+            let redaction = Redaction::plan(original);
+            item.redactions = redaction.counts.clone();
+            redaction
+        } else {
+            Redaction::none(original)
+        };
+        let length = redaction.len();
+        let cap_room = self.limits.max_bytes.saturating_sub(self.stored_bytes);
+        let room = match self.space.as_mut() {
+            Some(space) => cap_room.min(space.allow(length)),
+            None => cap_room,
+        };
+        if length > room && room < cap_room {
+            if let Some(space) = self.space.as_mut() {
+                space.run_short(describe(item));
+            }
+            item.truncated = true;
+            if room == 0 {
+                item.error = Some(
+                    "not collected: output file system short of space (see the notes)".to_string(),
+                );
+                return;
+            }
+            item.error = Some("cut: output file system short of space (tail kept)".to_string());
+        }
+        // Past the room, the tail is kept from a line start, so line numbers still map to the
+        // original (redaction keeps lines, not their lengths).
+        let start = if length > room {
             item.truncated = true;
             item.error
                 .get_or_insert_with(|| "cut at the total size cap (tail kept)".to_string());
-            let cut = tail_cut(data, &original, room);
-            item.slice = Some(cut.shift(item.slice));
-            &data[cut.stored..]
+            let cut = redaction.line_start_at_or_after(original, length - room);
+            item.slice = Some(shift_origin(item.slice, &cut));
+            cut
         } else {
-            data
+            LineStart {
+                redacted: 0,
+                original: 0,
+                lines: 0,
+            }
         };
-        match sink.store(&rel, data) {
+        let mut reader = redaction.reader(original, start.original);
+        match sink.store(&rel, length - start.redacted, &mut reader) {
             Ok(stored) => {
                 self.stored_bytes += stored.bytes;
+                if let Some(space) = self.space.as_mut() {
+                    space.stored(stored.bytes);
+                }
                 self.stored_paths.insert(rel.clone());
                 item.path = Some(rel);
                 item.bytes = stored.bytes;
@@ -505,50 +590,25 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Where the total size cap cuts an item's data: at a line start, so that line numbers still
-/// map to the original.
-struct TailCut {
-    /// Bytes dropped from the stored (redacted) data.
-    stored: usize,
-    /// The same lines' bytes before redaction (which keeps lines but not their lengths).
-    original: usize,
-    lines: u64,
+/// An item as a person would name it: its source and what it was read from.
+fn describe(item: &Item) -> String {
+    let what = match &item.origin {
+        Origin::File { path } => path.clone(),
+        Origin::Command { argv } => argv.join(" "),
+    };
+    format!("{} ({what})", item.source)
 }
 
-impl TailCut {
-    /// Where the stored data starts once `self` is dropped, given where it started before.
-    fn shift(&self, before: Option<SliceOrigin>) -> SliceOrigin {
-        let before = before.unwrap_or(SliceOrigin {
-            start_offset: 0,
-            first_line: Some(1),
-        });
-        SliceOrigin {
-            start_offset: before.start_offset + self.original as u64,
-            first_line: before.first_line.map(|l| l + self.lines),
-        }
-    }
-}
-
-/// The cut keeping at most `room` bytes of `stored` from a line start; `original` is the same
-/// text before redaction.
-fn tail_cut(stored: &[u8], original: &[u8], room: usize) -> TailCut {
-    let at = stored.len().saturating_sub(room);
-    let start = if at == 0 || stored.get(at - 1) == Some(&b'\n') {
-        at
-    } else {
-        memchr::memchr(b'\n', &stored[at..]).map_or(stored.len(), |i| at + i + 1)
-    };
-    let lines = memchr::memchr_iter(b'\n', &stored[..start]).count();
-    let original_at = match lines {
-        0 => 0,
-        n => memchr::memchr_iter(b'\n', original)
-            .nth(n - 1)
-            .map_or(original.len(), |i| i + 1),
-    };
-    TailCut {
-        stored: start,
-        original: original_at,
-        lines: lines as u64,
+/// Where the stored data starts in the original once the lines before `cut` are dropped, given
+/// where it started before.
+fn shift_origin(before: Option<SliceOrigin>, cut: &LineStart) -> SliceOrigin {
+    let before = before.unwrap_or(SliceOrigin {
+        start_offset: 0,
+        first_line: Some(1),
+    });
+    SliceOrigin {
+        start_offset: before.start_offset + cut.original as u64,
+        first_line: before.first_line.map(|l| l + cut.lines),
     }
 }
 
@@ -700,10 +760,18 @@ mod tests {
     }
 
     impl Sink for MemorySink {
-        fn store(&mut self, rel_path: &str, data: &[u8]) -> Result<Stored, String> {
-            self.entries.insert(rel_path.to_string(), data.to_vec());
+        fn store(
+            &mut self,
+            rel_path: &str,
+            size: u64,
+            data: &mut dyn Read,
+        ) -> Result<Stored, String> {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            assert_eq!(bytes.len() as u64, size, "{rel_path}: announced size");
+            self.entries.insert(rel_path.to_string(), bytes);
             Ok(Stored {
-                bytes: data.len() as u64,
+                bytes: size,
                 sha256: "x".into(),
             })
         }
@@ -739,7 +807,7 @@ mod tests {
         let item = runner.items[i].clone();
         assert!(item.truncated);
         assert_eq!(item.original_bytes, Some(26));
-        assert_eq!(item.redactions.get(redact::RULE_CONFIG), Some(&1));
+        assert_eq!(item.redactions.get(crate::redact::RULE_CONFIG), Some(&1));
         let j = runner.file("b", "/var/log/missing.log", "/", LogFormat::Whole);
         assert_eq!(runner.items[j].error.as_deref(), Some(NOT_FOUND));
         assert!(!is_failure(&runner.items[j]));
