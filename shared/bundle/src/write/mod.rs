@@ -198,18 +198,29 @@ impl BundleWriter {
         self.append(MANIFEST_FILE, json.len() as u64, &mut &json[..])?;
 
         let archive = self.archive.take().ok_or_else(|| self.failed_error())?;
-        let (file, bytes, sha256) = close_streams(archive)
-            .map_err(|e| BundleError::io(&self.final_path, "completing the archive", e))?;
-        file.sync_all()
-            .map_err(|e| BundleError::io(&self.final_path, "syncing to disk", e))?;
-        drop(file);
-        fs::rename(&self.temp_path, &self.final_path).map_err(|e| {
-            BundleError::io(
-                &self.final_path,
-                format!("renaming {} into place", self.temp_path.display()),
-                e,
-            )
-        })?;
+        let closed = close_streams(archive)
+            .map_err(|e| BundleError::io(&self.final_path, "completing the archive", e))
+            .and_then(|(file, bytes, sha256)| {
+                file.sync_all()
+                    .map_err(|e| BundleError::io(&self.final_path, "syncing to disk", e))?;
+                drop(file);
+                fs::rename(&self.temp_path, &self.final_path).map_err(|e| {
+                    BundleError::io(
+                        &self.final_path,
+                        format!("renaming {} into place", self.temp_path.display()),
+                        e,
+                    )
+                })?;
+                Ok((bytes, sha256))
+            });
+        let (bytes, sha256) = match closed {
+            Ok(done) => done,
+            Err(err) => {
+                // A bundle that could not be completed is not left behind (e.g. a full disk).
+                let _ = fs::remove_file(&self.temp_path);
+                return Err(err);
+            }
+        };
         sync_parent(&self.final_path);
         write_checksum_file(&self.final_path, &sha256)?;
         Ok(Finished {
