@@ -36,10 +36,12 @@ pub struct Analysis {
 /// The result is the same whatever the thread count: inputs are merged in command-line order.
 pub fn analyze(options: &Options) -> anyhow::Result<Analysis> {
     let read = |inputs: &[PathBuf]| -> Vec<Result<input::Observations, input::InputError>> {
+        // Cores not taken by one input each inflate BGZF blocks ahead of the parser.
+        let inflate_threads = (rayon::current_num_threads() / inputs.len().max(1)).max(1);
         inputs
             .par_iter()
             .enumerate()
-            .map(|(i, path)| input::read_input(i, path))
+            .map(|(i, path)| input::read_input(i, path, inflate_threads))
             .collect()
     };
     let results = if options.threads > 0 {

@@ -24,9 +24,21 @@ fn tools() -> Tools {
 
 /// Creates the scenario, runs the collector for its VMs, returns (expected, bundle path).
 fn collect(scenario: &str, tmp: &Path) -> (Value, PathBuf) {
+    collect_seeded(scenario, 1, tmp)
+}
+
+/// As [`collect`], for the datacenter of `seed` (different seeds, different host uuids).
+fn collect_seeded(scenario: &str, seed: u64, tmp: &Path) -> (Value, PathBuf) {
     let dir = tmp.join("dc");
     let out = Command::new(&tools().sim)
-        .args(["create", "--scenario", scenario, "--out"])
+        .args([
+            "create",
+            "--scenario",
+            scenario,
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
         .arg(&dir)
         .output()
         .expect("triton-sim");
@@ -104,21 +116,109 @@ fn check(scenario: &str, expected: &Value, report: &Value) {
     }
 }
 
+/// Each scenario's bundle alone, then all of them together: the fleet summary groups the
+/// provisions by diagnosis and error across bundles. (One test, so each bundle is collected
+/// once.) Each scenario gets its own seed, so the bundles come from datacenters with different
+/// hosts, as a support engineer's bundles from several customers would.
 #[test]
-fn collector_bundles_of_four_scenarios() {
-    for scenario in [
+fn collector_bundles_one_by_one_and_as_a_fleet() {
+    let scenarios = [
         "kvm-qemu-out-of-memory",
+        "kvm-qemu-mlock",
         "no-allocatable-servers",
         "image-import-race",
         "zone-setup-failed-destroyed",
-    ] {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let (expected, bundle) = collect(scenario, tmp.path());
+    ];
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut collected = Vec::new();
+    for (seed, scenario) in (11u64..).zip(scenarios) {
+        let dir = tmp.path().join(scenario);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let (expected, bundle) = collect_seeded(scenario, seed, &dir);
         let out = run_paths(&["--format", "json"], &[&bundle]);
         assert_eq!(out.status.code(), Some(0), "{scenario}: {}", stderr(&out));
         let report = json(&out);
         check(scenario, &expected, &report);
         assert_eq!(report["inputs"][0]["manifest"], true);
+        collected.push((expected, bundle));
+    }
+    let bundles: Vec<&Path> = collected.iter().map(|(_, b)| b.as_path()).collect();
+    let expected: Vec<&Value> = collected
+        .iter()
+        .flat_map(|(e, _)| e["provisions"].as_array().into_iter().flatten())
+        .collect();
+    check_fleet(
+        &expected,
+        &json(&run_paths(&["--format", "json"], &bundles)),
+        &stdout(&run_paths(&[], &bundles)),
+    );
+}
+
+/// The fleet summary's groups, against the expected provisions of every bundle.
+fn check_fleet(expected: &[&Value], report: &Value, markdown: &str) {
+    let total = expected.len();
+    let mut by_key: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
+    for p in expected {
+        by_key
+            .entry(p["diagnosis"].as_str().expect("diagnosis"))
+            .or_default()
+            .push(p);
+    }
+    assert!(
+        by_key.values().any(|ps| ps.len() > 1),
+        "the scenarios must share a diagnosis for grouping to show"
+    );
+    let fleet = report["fleet"].as_array().expect("fleet");
+    assert_eq!(
+        fleet.len(),
+        by_key.len(),
+        "one group per diagnosis: {fleet:?}"
+    );
+    assert!(markdown.contains("### Across all inputs\n"), "{markdown}");
+    for (key, members) in &by_key {
+        let mut servers: Vec<&str> = members
+            .iter()
+            .filter_map(|p| p["server_uuid"].as_str())
+            .collect();
+        servers.sort();
+        servers.dedup();
+        let group = fleet
+            .iter()
+            .find(|g| g["key"] == *key)
+            .unwrap_or_else(|| panic!("no fleet group {key}: {fleet:?}"));
+        assert_eq!(group["count"], members.len(), "{group}");
+        assert_eq!(group["of"], total, "{group}");
+        assert_eq!(group["servers"], serde_json::json!(servers), "{group}");
+        let ids: Vec<&str> = group["provisions"]
+            .as_array()
+            .expect("provisions")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for p in members {
+            if let Some(job) = p["job_uuid"].as_str() {
+                assert!(ids.contains(&job), "{key}: {job} not in {ids:?}");
+            }
+        }
+        // `- 2 of 5 provisions: `kvm-qemu-out-of-memory` — <error> on CN `<uuid>``
+        let head = format!("- {} of {total} provisions: `{key}`", members.len());
+        let line = markdown
+            .lines()
+            .find(|l| l.starts_with(&head))
+            .unwrap_or_else(|| panic!("no line {head:?} in\n{markdown}"));
+        if servers.is_empty() {
+            assert!(!line.contains(" on CN "), "{line}");
+        } else {
+            let on: Vec<String> = servers.iter().map(|s| format!("`{s}`")).collect();
+            assert!(
+                line.ends_with(&format!(" on CN {}", on.join(", "))),
+                "{line}"
+            );
+        }
+        if members.len() > 1 {
+            // The members' errors differ only in their VM uuids.
+            assert!(line.contains("&lt;uuid&gt;"), "{line}");
+        }
     }
 }
 

@@ -345,3 +345,95 @@ fn a_loose_vm_log_is_not_pinned_on_one_of_two_kvm_failures() {
         );
     }
 }
+
+/// Next steps of the first finding.
+fn next_steps(report: &serde_json::Value) -> Vec<String> {
+    report["findings"][0]["next_steps"]
+        .as_array()
+        .expect("next_steps")
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_archive_is_suggested_only_for_a_destroyed_vm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("live");
+    write(&root, "job.json", &guide_kvm_job());
+    let steps = next_steps(&json(&run_paths(&["--format", "json"], &[&root])));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains(&format!("tail -n 20 /zones/{VM}/root/tmp/vm.log"))),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.contains("/zones/archive")),
+        "{steps:?}"
+    );
+
+    // The VM's jobs (sdc-vmapi /vms/<uuid>/jobs): destroyed half an hour after the failure.
+    let destroy = serde_json::json!({
+        "uuid": "24ba9505-0176-4bbe-bc50-eb7de8c987b4", "name": "destroy-7.0.1",
+        "execution": "succeeded", "created_at": "2013-12-18T23:00:00.000Z",
+        "params": {"vm_uuid": VM}, "chain_results": []
+    });
+    write(&root, "jobs.json", &format!("[{destroy}]"));
+    let report = json(&run_paths(&["--format", "json"], &[&root]));
+    assert_eq!(
+        report["provisions"][0]["diagnosis"]["key"],
+        "kvm-qemu-out-of-memory"
+    );
+    let steps = next_steps(&report);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains(&format!("tail -n 20 /zones/archive/{VM}/vmlogs/vm.log"))),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.contains("/root/tmp/vm.log")),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn the_same_path_on_two_unnamed_hosts_is_two_files() {
+    // Two compute nodes' logs, each tarred from `/` by hand: nothing says which host is which,
+    // and both hold `/var/svc/log/system-smartdc-vmadmd:default.log`.
+    let dir = tempfile::tempdir().expect("tmp");
+    let record = |vm: &str| {
+        format!(
+            r#"{{"name":"vmadmd","hostname":"cn","pid":1,"level":50,"msg":"checkHWSetup Error: connect ECONNREFUSED for {vm}","time":"2013-12-18T22:25:00.000Z","v":0}}"#
+        ) + "\n"
+    };
+    let mut inputs = Vec::new();
+    for (name, vm) in [
+        ("cn-a", "b8d2e0fd-1224-468d-ad0b-9411b63ab6d5"),
+        ("cn-b", VM),
+    ] {
+        let root = dir.path().join(name);
+        write(
+            &root,
+            "var/svc/log/system-smartdc-vmadmd:default.log",
+            &record(vm),
+        );
+        let tgz = dir.path().join(format!("{name}.tgz"));
+        tarball(&root, &tgz);
+        inputs.push(tgz);
+    }
+    let job = dir.path().join("job.json");
+    std::fs::write(&job, guide_kvm_job()).expect("write");
+    let mut paths: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+    paths.push(&job);
+    let r = json(&run_paths(&["--format", "json"], &paths));
+    let timeline = r["provisions"][0]["timeline"].as_array().expect("timeline");
+    assert!(
+        timeline.iter().any(|e| {
+            let text = e["text"].as_str().unwrap_or("");
+            text.starts_with("checkHWSetup") && text.contains(VM)
+        }),
+        "cn-b's record about the VM is kept: {timeline:?}"
+    );
+}

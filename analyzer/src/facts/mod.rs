@@ -5,9 +5,13 @@
 //! - [`ComputeNode`]: what each host's files and commands say (images, datasets, pool history,
 //!   zone service logs, vm.log, provisioning markers).
 //! - [`coverage::Coverage`]: what was collected, so absence is only trusted where it was looked for.
+//! - [`timeline::Timeline`]: per provision, the records of every host joined on its ids.
+//! - [`clock::ClockOffset`]: how far each compute node's clock is off the headnode's.
 
+pub mod clock;
 pub mod coverage;
 pub mod ladder;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -196,6 +200,10 @@ pub struct Facts {
     pub nodes: BTreeMap<Option<String>, ComputeNode>,
     /// Kept log records of every input, by time.
     pub records: Vec<LogRecord>,
+    /// Which records mention which id (for joining timelines).
+    pub record_index: timeline::RecordIndex,
+    /// Estimated clock offset of each compute node against the headnode.
+    pub clock_offsets: Vec<clock::ClockOffset>,
     pub dapi: Vec<Located<(KeptRecord, DapiSnapshot)>>,
     pub extents: Vec<LogExtent>,
     pub command_errors: Vec<Located<String>>,
@@ -216,6 +224,11 @@ impl Facts {
             })
     }
 
+    /// The joined timeline of a provision.
+    pub fn timeline(&self, p: &Provision) -> timeline::Timeline {
+        timeline::build(self, p)
+    }
+
     /// Records about a provision: its vm uuid, job uuid or request id.
     pub fn records_for<'a>(&'a self, p: &'a Provision) -> impl Iterator<Item = &'a LogRecord> + 'a {
         let job_uuid = p.job.as_ref().map(|j| j.value.uuid.as_str());
@@ -232,14 +245,24 @@ impl Facts {
     }
 }
 
+/// What a piece of data is, whichever input carried it, so the same file of the same host in two
+/// bundles counts once. Without a host, the same path is not the same file (`/var/log/...` of
+/// two compute nodes tarred by hand): such data is only itself, the entry of its input.
+fn data_identity(place: &Place) -> (Option<String>, String) {
+    match place.host.as_deref() {
+        Some(_) => {
+            let (host, what) = place.identity();
+            (host.map(str::to_string), what)
+        }
+        None => (None, format!("{}/{}", place.input, place.entry)),
+    }
+}
+
 fn dedupe_by_identity<T>(items: &mut Vec<Located<T>>) {
     let mut seen = BTreeSet::new();
     items.retain(|i| {
-        seen.insert((
-            i.place.identity().0.map(str::to_string),
-            i.place.identity().1,
-            i.line,
-        ))
+        let (host, what) = data_identity(&i.place);
+        seen.insert((host, what, i.line))
     });
 }
 
@@ -249,7 +272,13 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
     let mut facts = Facts::default();
     let mut nodes: BTreeMap<Option<String>, ComputeNode> = BTreeMap::new();
     let mut missing_vms = Vec::new();
-    for obs in all {
+    for mut obs in all {
+        // A vm.log whose path does not say whose it is names its VM in qemu's ARGV.
+        for log in obs.vm_logs.iter_mut() {
+            if log.value.0.is_none() {
+                log.value.0 = log.value.1.vm_uuid.clone();
+            }
+        }
         facts.inputs.push(InputSummary {
             name: obs.input.clone(),
             kind: obs.input_kind.clone(),
@@ -369,8 +398,8 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
     // Records: the same record seen in two bundles counts once; then by time.
     let mut seen = BTreeSet::new();
     facts.records.retain(|r| {
-        let (host, what) = r.place.identity();
-        seen.insert((host.map(str::to_string), what, r.record.line))
+        let (host, what) = data_identity(&r.place);
+        seen.insert((host, what, r.record.line))
     });
     facts.records.sort_by(|a, b| {
         (a.record.time.as_deref(), &a.place, a.record.line).cmp(&(
@@ -379,9 +408,11 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
             b.record.line,
         ))
     });
+    facts.record_index = timeline::RecordIndex::build(&facts.records);
     dedupe_by_identity(&mut facts.dapi);
     dedupe_by_identity(&mut facts.command_errors);
 
+    facts.clock_offsets = clock::estimate(&facts);
     facts.provisions = provisions::build(&facts);
     facts
 }

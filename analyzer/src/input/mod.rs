@@ -43,15 +43,20 @@ fn kind_name(kind: BundleKind) -> &'static str {
     }
 }
 
-/// Reads one input completely.
-pub fn read_input(index: usize, path: &Path) -> Result<Observations, InputError> {
+/// Reads one input completely, inflating a BGZF bundle with up to `inflate_threads` threads
+/// (the cores left over when there are fewer inputs than cores).
+pub fn read_input(
+    index: usize,
+    path: &Path,
+    inflate_threads: usize,
+) -> Result<Observations, InputError> {
     let input = display_name(path);
     let fail = |reason: String| InputError {
         input: input.clone(),
         reason,
     };
     let mut bundle = Bundle::open(path).map_err(|e| fail(e.to_string()))?;
-    bundle.set_threads(1);
+    bundle.set_threads(inflate_threads);
     let input_host = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())

@@ -38,6 +38,7 @@ pub fn parse(line: &str, line_no: u64) -> Option<KeptRecord> {
     let mut vm_uuid = None;
     let mut req_id = None;
     let mut job_uuid = None;
+    let mut task_id = None;
     if let Some(open) = msg.rfind(" (") {
         if msg.ends_with(')') {
             for pair in msg[open + 2..msg.len() - 1].split(", ") {
@@ -46,6 +47,7 @@ pub fn parse(line: &str, line_no: u64) -> Option<KeptRecord> {
                         "vm_uuid" => vm_uuid = Some(v.to_ascii_lowercase()),
                         "req_id" => req_id = Some(v.to_string()),
                         "job_uuid" => job_uuid = Some(v.to_string()),
+                        "task_id" => task_id = Some(v.to_ascii_lowercase()),
                         _ => {}
                     }
                 }
@@ -62,6 +64,7 @@ pub fn parse(line: &str, line_no: u64) -> Option<KeptRecord> {
         req_id,
         vm_uuid,
         job_uuid,
+        task_id: task_id.or_else(|| super::service_log::task_id_in_msg(msg)),
         brand: None,
         err: None,
         audit: None,

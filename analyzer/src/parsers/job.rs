@@ -141,6 +141,16 @@ impl TaskResult {
         super::time::seconds_between(self.started_at.as_deref()?, self.finished_at.as_deref()?)
     }
 
+    /// The CNAPI task this entry queued, when its result names it (`Task id: <id> queued to
+    /// CNAPI!`, `Provision task: <id> queued!`; reference §1.3).
+    pub fn queued_task_id(&self) -> Option<String> {
+        let lower = self.result.to_ascii_lowercase();
+        if !(lower.contains("task") && lower.contains("queued")) {
+            return None;
+        }
+        super::find_uuids(&self.result).into_iter().next()
+    }
+
     pub fn is_workflow_timeout(&self) -> bool {
         self.name.is_none() && self.error.text().as_deref() == Some("workflow timeout")
     }
@@ -235,6 +245,27 @@ impl Job {
             .any(TaskResult::is_workflow_timeout)
     }
 
+    /// The CNAPI tasks this job dispatched, each with the chain entry that asked CNAPI for it
+    /// (its `started_at` is before the agent could have received the task). A task id the job
+    /// only records as `taskId` belongs to `cnapi.provision_vm`, which sets it.
+    pub fn dispatched_tasks(&self) -> Vec<(String, &TaskResult)> {
+        let mut out: Vec<(String, &TaskResult)> = self
+            .chain_results
+            .iter()
+            .filter_map(|r| Some((r.queued_task_id()?, r)))
+            .collect();
+        let provision = self
+            .chain_results
+            .iter()
+            .find(|r| r.name.as_deref() == Some("cnapi.provision_vm"));
+        for id in &self.task_ids {
+            if let (false, Some(entry)) = (out.iter().any(|(known, _)| known == id), provision) {
+                out.push((id.clone(), entry));
+            }
+        }
+        out
+    }
+
     /// How complete the record is; used to keep the richest copy when a job is seen twice.
     pub fn richness(&self) -> (bool, usize, usize) {
         (
@@ -320,8 +351,11 @@ pub fn parse_job(value: &Value) -> Result<Job, String> {
         .into_iter()
         .flatten()
     {
-        if let Some(s) = v.as_str() {
-            task_ids.push(s.to_string());
+        if let Some(s) = v
+            .as_str()
+            .filter(|s| !task_ids.iter().any(|t: &String| t == s))
+        {
+            task_ids.push(s.to_ascii_lowercase());
         }
     }
     let brand = str_field(&params, "brand");
@@ -452,6 +486,52 @@ mod tests {
         let f = job.failed_task().expect("failed");
         assert!(f.is_workflow_timeout());
         assert_eq!(f.name, None);
+    }
+
+    #[test]
+    fn dispatched_tasks_from_results_and_task_id() {
+        let v = json!({"uuid": "24ba9505-0176-4bbe-bc50-eb7de8c987b4", "name": "provision-7.0.24",
+            "taskId": "5B1E0E4A-3F1B-4B8E-9E2A-1C2D3E4F5A6B",
+            "chain_results": [
+                {"result": "Ensure image task queued!", "error": "", "name": "cnapi.ensure_image",
+                 "started_at": "2014-01-01T00:00:00.000Z", "finished_at": "2014-01-01T00:00:01.000Z"},
+                {"result": "Task id: 0c2b1f2e-0000-4000-8000-000000000001 queued to CNAPI!", "error": "",
+                 "name": "cnapi.start_vm",
+                 "started_at": "2014-01-01T00:00:02.000Z", "finished_at": "2014-01-01T00:00:03.000Z"},
+                {"result": "Provision queued!", "error": "", "name": "cnapi.provision_vm",
+                 "started_at": "2014-01-01T00:00:04.000Z", "finished_at": "2014-01-01T00:00:05.000Z"},
+                {"result": "VM allocated to Server 44454c4c-3000-1052-8043-b3c04f485331", "error": "",
+                 "name": "dapi.get_allocation"}]});
+        let job = parse_job(&v).expect("job");
+        let got: Vec<(String, Option<&str>)> = job
+            .dispatched_tasks()
+            .into_iter()
+            .map(|(id, r)| (id, r.name.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "0c2b1f2e-0000-4000-8000-000000000001".to_string(),
+                    Some("cnapi.start_vm")
+                ),
+                (
+                    "5b1e0e4a-3f1b-4b8e-9e2a-1c2d3e4f5a6b".to_string(),
+                    Some("cnapi.provision_vm")
+                ),
+            ]
+        );
+        let named = TaskResult {
+            name: None,
+            result: "Provision task: 0c2b1f2e-0000-4000-8000-000000000002 queued!".into(),
+            error: TaskError::None,
+            started_at: None,
+            finished_at: None,
+        };
+        assert_eq!(
+            named.queued_task_id().as_deref(),
+            Some("0c2b1f2e-0000-4000-8000-000000000002")
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct KeptRecord {
     pub req_id: Option<String>,
     pub vm_uuid: Option<String>,
     pub job_uuid: Option<String>,
+    /// The CNAPI task this record is about: cn-agent's task child logs it as `task_id` when it
+    /// starts the task (sdc-cn-agent `task_worker.js`, `Instantiating <module>`); CNAPI logs
+    /// `Task id = <id>` when it creates the task (sdc-cnapi `lib/models/server.js`).
+    pub task_id: Option<String>,
     /// VM brand, when the record carries it (`brand`, VMAPI's `dapiPayload.vm.brand`).
     pub brand: Option<String>,
     /// `err.message` (or `err` as text).
@@ -141,18 +145,20 @@ pub fn scan_filtered<R: BufRead>(
         match (line.kind, line.record) {
             (LineKind::Record, Some(rec)) => {
                 state.summary.records += 1;
-                let time = rec.time().map(format_ts);
+                let ts = rec.time();
                 if let Some(name) = rec.name() {
                     state.note_name(&name);
                 }
-                if let Some(t) = &time {
-                    state.note_time(t);
+                if let Some(ts) = ts {
+                    state.note_ts(ts);
                 }
                 let candidate = Candidate {
                     level: rec.level(),
                     line: rec.line(),
                 };
                 let next = if interesting(&candidate) {
+                    // Formatted only for kept records: most records are only counted.
+                    let time = ts.map(format_ts);
                     let text = String::from_utf8_lossy(rec.line());
                     let value = rec.to_value().unwrap_or(Value::Null);
                     let snapshot = value
@@ -169,7 +175,8 @@ pub fn scan_filtered<R: BufRead>(
             _ => {
                 let text = String::from_utf8_lossy(line.bytes);
                 let text = text.as_ref();
-                if let Some(record) = smf_record(text, number, state.last_time.as_deref())
+                let last_time = state.last_time();
+                if let Some(record) = smf_record(text, number, last_time.as_deref())
                     .or_else(|| super::bunyan_text::parse(text, number))
                 {
                     if record.name != SMF_NAME {
@@ -177,7 +184,9 @@ pub fn scan_filtered<R: BufRead>(
                         state.note_name(&record.name);
                     }
                     if let Some(t) = record.time.clone() {
-                        state.note_time(&t);
+                        if let Some(ts) = super::time::parse_iso(&t) {
+                            state.note_ts(ts);
+                        }
                         state.release_held(&t, &mut on_record);
                     }
                     state.finish_pending(&mut on_record);
@@ -191,7 +200,7 @@ pub fn scan_filtered<R: BufRead>(
         }
     }
     state.finish_pending(&mut on_record);
-    let last = state.last_time.clone();
+    let last = state.last_time();
     for mut early in std::mem::take(&mut state.held) {
         if early.time.is_none() {
             early.time = smf_time(&early.raw, last.as_deref());
@@ -199,6 +208,8 @@ pub fn scan_filtered<R: BufRead>(
         on_record(early, None);
     }
     let mut summary = state.summary;
+    summary.first_time = state.first_ts.map(format_ts);
+    summary.last_time = state.last_ts.map(format_ts);
     let mut names: Vec<(String, u64)> = state.names.into_iter().collect();
     names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     summary.names = names;
@@ -213,22 +224,38 @@ struct ScanState {
     pending: Option<(KeptRecord, Option<String>)>,
     held: Vec<KeptRecord>,
     names: BTreeMap<String, u64>,
-    last_time: Option<String>,
+    first_ts: Option<jiff::Timestamp>,
+    last_ts: Option<jiff::Timestamp>,
+    /// `last_ts` formatted, kept while it does not change (SMF lines ask for it line by line).
+    last_text: Option<(jiff::Timestamp, String)>,
 }
 
 impl ScanState {
+    /// Counts a record's `name` (allocating only for a name not seen before).
     fn note_name(&mut self, name: &str) {
-        if self.names.len() < MAX_NAMES || self.names.contains_key(name) {
-            *self.names.entry(name.to_string()).or_default() += 1;
+        if let Some(count) = self.names.get_mut(name) {
+            *count += 1;
+        } else if self.names.len() < MAX_NAMES {
+            self.names.insert(name.to_string(), 1);
         }
     }
 
-    fn note_time(&mut self, time: &str) {
-        if self.summary.first_time.is_none() {
-            self.summary.first_time = Some(time.to_string());
+    fn note_ts(&mut self, ts: jiff::Timestamp) {
+        self.first_ts.get_or_insert(ts);
+        self.last_ts = Some(ts);
+    }
+
+    /// The time of the last timed record, as text.
+    fn last_time(&mut self) -> Option<String> {
+        let ts = self.last_ts?;
+        match &self.last_text {
+            Some((cached, text)) if *cached == ts => Some(text.clone()),
+            _ => {
+                let text = format_ts(ts);
+                self.last_text = Some((ts, text.clone()));
+                Some(text)
+            }
         }
-        self.summary.last_time = Some(time.to_string());
-        self.last_time = Some(time.to_string());
     }
 
     /// SMF lines seen before the first timed record borrow its year.
@@ -246,7 +273,8 @@ impl ScanState {
             return;
         };
         if done.name == SMF_NAME && done.time.is_none() {
-            done.time = smf_time(&done.raw, self.last_time.as_deref());
+            let last_time = self.last_time();
+            done.time = smf_time(&done.raw, last_time.as_deref());
             if done.time.is_none() && self.held.len() < MAX_HELD {
                 self.held.push(done);
                 return;
@@ -316,6 +344,9 @@ fn from_value(value: &Value, line: u64, time: Option<String>, raw: &str) -> Kept
             .or_else(|| str_of(value, "request_id")),
         vm_uuid,
         job_uuid,
+        task_id: str_of(value, "task_id")
+            .or_else(|| str_of(value, "msg").and_then(|m| task_id_in_msg(&m)))
+            .map(|t| t.to_ascii_lowercase()),
         brand: str_of(value, "brand").or_else(|| {
             value
                 .pointer("/dapiPayload/vm/brand")
@@ -328,6 +359,15 @@ fn from_value(value: &Value, line: u64, time: Option<String>, raw: &str) -> Kept
         continuation: Vec::new(),
     }
 }
+
+/// CNAPI's `Task id = <id>` (logged when it creates a task for an agent).
+pub(crate) fn task_id_in_msg(msg: &str) -> Option<String> {
+    let id = msg.strip_prefix(CNAPI_TASK_ID)?.trim();
+    super::is_uuid(id).then(|| id.to_ascii_lowercase())
+}
+
+/// How CNAPI announces a task it created (sdc-cnapi `ModelServer.createTaskHandler`).
+pub const CNAPI_TASK_ID: &str = "Task id = ";
 
 fn audit_of(req: &Value, res: Option<&Value>) -> Audit {
     Audit {
@@ -380,6 +420,7 @@ fn smf_record(line: &str, line_no: u64, reference: Option<&str>) -> Option<KeptR
         req_id: None,
         vm_uuid: None,
         job_uuid: None,
+        task_id: None,
         brand: None,
         err: None,
         audit: None,
@@ -472,6 +513,29 @@ mod tests {
         let (s, got) = scan_all(log);
         assert_eq!(s.records, 1);
         assert_eq!(got[0].continuation, vec![r#"{"msg":"no level or time"}"#]);
+    }
+
+    #[test]
+    fn task_ids_from_cn_agent_and_cnapi() {
+        // sdc-cn-agent task_worker.js and sdc-cnapi createTaskHandler.
+        let log = concat!(
+            r#"{"name":"/opt/smartdc/agents/lib/node_modules/cn-agent/lib/backends/smartos/tasks/machine_create","hostname":"B6WLUCN","pid":73144,"req_id":"473f4acd-a901-4001-809f-48156e923d28","level":30,"task_id":"1F7A00BF-a6c2-4423-8f63-0291479a4df8","client_id":null,"msg":"Instantiating /opt/smartdc/agents/lib/node_modules/cn-agent/lib/backends/smartos/tasks/machine_create","time":"2024-05-11T08:57:55.469Z","v":0}"#,
+            "\n",
+            r#"{"name":"cnapi","hostname":"a6ccc8f8","pid":93490,"req_id":"473f4acd-a901-4001-809f-48156e923d28","level":30,"msg":"Task id = 89a1a45c-655d-4321-a410-74d77df4321d","time":"2024-05-11T08:57:56.067Z","v":0}"#,
+            "\n",
+            r#"{"name":"cnapi","hostname":"a6ccc8f8","pid":93490,"level":30,"msg":"Task id = not-a-uuid","time":"2024-05-11T08:57:56.067Z","v":0}"#,
+            "\n"
+        );
+        let (_, got) = scan_all(log);
+        let ids: Vec<Option<&str>> = got.iter().map(|r| r.task_id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                Some("1f7a00bf-a6c2-4423-8f63-0291479a4df8"),
+                Some("89a1a45c-655d-4321-a410-74d77df4321d"),
+                None
+            ]
+        );
     }
 
     #[test]

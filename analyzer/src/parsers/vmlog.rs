@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Only the last start matters, so the reader keeps the last OUTPUT header and the lines after it
-//! (bounded), plus every memory-failure line of that start.
+//! (bounded), plus every memory-failure line of that start. The ARGV list names the VM: VM.js
+//! starts qemu with `-uuid <vm uuid>` (smartos-live `VM.js`), one argument per line, so a vm.log
+//! copied under another name still says whose it is.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -28,6 +30,8 @@ pub struct NumberedLine {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VmLog {
     pub lines: u64,
+    /// The VM, from the `-uuid` argument of the last ARGV list.
+    pub vm_uuid: Option<String>,
     /// Number of OUTPUT sections (qemu starts) in the file.
     pub starts: u32,
     /// The last `=== OUTPUT (<time>) ===` header.
@@ -95,6 +99,8 @@ pub fn parse<R: BufRead>(mut reader: R) -> std::io::Result<VmLog> {
     let mut log = VmLog::default();
     let mut tail: VecDeque<NumberedLine> = VecDeque::new();
     let mut buf = Vec::new();
+    let mut in_argv = false;
+    let mut uuid_flag = false;
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -107,7 +113,12 @@ pub fn parse<R: BufRead>(mut reader: R) -> std::io::Result<VmLog> {
             line: log.lines,
             text: clip(text, MAX_EXCERPT),
         };
+        if in_argv && uuid_flag && super::is_uuid(text.trim()) {
+            log.vm_uuid = Some(text.trim().to_ascii_lowercase());
+        }
+        uuid_flag = in_argv && text.trim() == "-uuid";
         if let Some(rest) = text.strip_prefix("=== OUTPUT (") {
+            in_argv = false;
             log.starts += 1;
             log.last_output_time = rest.split_once(')').map(|(t, _)| t.to_string());
             log.last_output = Some(numbered.clone());
@@ -116,6 +127,7 @@ pub fn parse<R: BufRead>(mut reader: R) -> std::io::Result<VmLog> {
             log.last_memory_failure = None;
             log.exec_failed = None;
         } else if text.starts_with("== Zone privileges ==") || text.starts_with("=== ARGV ===") {
+            in_argv = text.starts_with("=== ARGV ===");
             // The preamble of a new start: what follows is not qemu output.
             log.last_output = None;
             log.lines_after_output = 0;
@@ -173,6 +185,19 @@ mod tests {
             QemuVerdict::SilentAfterOutput(h) => assert_eq!(h.line, 7),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_argv_names_the_vm() {
+        let text = "== Zone privileges ==\nfile_link_any\n=== ARGV ===\n/smartdc/bin/qemu-system-x86_64\n-m\n4096\n-name\n6b45153b-0955-4454-b9da-4a1119193dbd\n-uuid\n6B45153B-0955-4454-b9da-4a1119193dbd\n=== OUTPUT (2014-01-29T06:33:54Z) ===\n-uuid\n0c2b0000-0000-4000-8000-000000000000\n";
+        let log = parse(text.as_bytes()).expect("parse");
+        assert_eq!(
+            log.vm_uuid.as_deref(),
+            Some("6b45153b-0955-4454-b9da-4a1119193dbd"),
+            "from ARGV only, not from qemu's output"
+        );
+        let guide = format!("{PREAMBLE}=== OUTPUT (2014-01-29T06:33:54Z) ===\n");
+        assert_eq!(parse(guide.as_bytes()).expect("parse").vm_uuid, None);
     }
 
     #[test]

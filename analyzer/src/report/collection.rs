@@ -19,7 +19,7 @@ const NOT_APPLICABLE_NOTE: &str = "not collected here (";
 
 /// Manifest note text that describes the collection without reporting a gap (a host's notes
 /// come prefixed with `CN <uuid>: `).
-const INFORMATIONAL_NOTES: [&str; 1] = ["time slicing:"];
+const INFORMATIONAL_NOTES: [&str; 3] = ["time slicing:", "priority:", "free space:"];
 
 /// Most failed items listed per input before the rest are counted.
 const MAX_FAILED_ITEMS: usize = 20;
@@ -182,6 +182,12 @@ mod tests {
                 "not collected here (headnode source; this run collects a compute node): vmapi.log"
                     .into(),
                 "CN cn1: time slicing: 3 log(s) cut to the window by record time".into(),
+                "priority: CPU nice 19 (was 0), inherited by every command run".into(),
+                "free space: 40.0 GiB free in /var/tmp at the start; 512.0 MiB kept free (reserve)"
+                    .into(),
+                "free space ran short in /var/tmp: 1.0 MiB free with 512.0 MiB to stay free \
+                 (reserve) after vmapi.log"
+                    .into(),
                 "interrupted by a signal; collection stopped early".into(),
             ],
         };
@@ -200,6 +206,8 @@ mod tests {
                 "b.tar.gz: host cn2 (cn2) not collected: sdc-oneachnode: host did not answer",
                 "b.tar.gz: zpool.history on cn1: exit status 1: permission denied",
                 "b.tar.gz: zfs.list on cn1: timed out",
+                "b.tar.gz: free space ran short in /var/tmp: 1.0 MiB free with 512.0 MiB to stay \
+                 free (reserve) after vmapi.log",
                 "b.tar.gz: interrupted by a signal; collection stopped early",
             ]
         );
@@ -214,7 +222,12 @@ mod tests {
         );
         assert_eq!(
             got.notes,
-            vec!["b.tar.gz: CN cn1: time slicing: 3 log(s) cut to the window by record time"]
+            vec![
+                "b.tar.gz: CN cn1: time slicing: 3 log(s) cut to the window by record time",
+                "b.tar.gz: priority: CPU nice 19 (was 0), inherited by every command run",
+                "b.tar.gz: free space: 40.0 GiB free in /var/tmp at the start; 512.0 MiB kept \
+                 free (reserve)",
+            ]
         );
     }
 }

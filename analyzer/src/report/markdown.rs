@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use super::escape::{code, fenced, inline};
 use super::model::{ProvisionReport, Report};
+use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::StepStatus;
+use crate::facts::timeline::JoinKeys;
 use crate::rules::{Evidence, Finding};
 
 /// Most characters of one evidence excerpt shown.
@@ -165,7 +167,7 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
     let _ = writeln!(out);
 }
 
-fn timeline(out: &mut String, p: &ProvisionReport) {
+fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
     if p.timeline.is_empty() {
         return;
     }
@@ -173,6 +175,8 @@ fn timeline(out: &mut String, p: &ProvisionReport) {
         out,
         "#### Timeline (job tasks and log records about this provision)\n"
     );
+    let _ = writeln!(out, "{}\n", joined_on_line(&p.joined_on));
+    let corrected = p.timeline.iter().any(|e| e.clock_offset_ms.is_some());
     let mut text = String::new();
     for e in &p.timeline {
         let line = match (e.line_in_bundle, e.line, e.original_offset_start) {
@@ -185,20 +189,88 @@ fn timeline(out: &mut String, p: &ProvisionReport) {
             (_, Some(line), _) => format!(":{line}"),
             _ => String::new(),
         };
+        let shift = match (corrected, e.clock_offset_ms) {
+            (false, _) => String::new(),
+            (true, Some(ms)) => format!(" {:<9}", format!("[{:+.1}s]", ms as f64 / 1000.0)),
+            (true, None) => format!(" {:<9}", ""),
+        };
         let _ = writeln!(
             text,
-            "{}  {:<5} {:<14} {}  [{}{}]",
+            "{}{shift}  {:<5} {:<14} {}  [{}{}]",
             e.time, e.level, e.source, e.text, e.place.entry, line
         );
     }
     out.push_str(&fenced("text", &text));
+    let _ = writeln!(out);
+    let applied: Vec<&ClockOffset> = offsets
+        .iter()
+        .filter(|o| {
+            p.timeline
+                .iter()
+                .any(|e| e.clock_offset_ms.is_some() && e.place.host.as_deref() == Some(&o.host))
+        })
+        .collect();
+    if applied.is_empty() {
+        let _ = writeln!(
+            out,
+            "Times are as each host logged them; no clock offset between hosts could be estimated \
+             (no CNAPI task seen both sent by the headnode and received by a compute node).\n"
+        );
+        return;
+    }
     let _ = writeln!(
         out,
-        "\nTimes are as each host logged them; clock offsets between hosts are not corrected.\n"
+        "Ordered by headnode time. A time marked \\[±N s\\] is as that compute node logged it; \
+         its clock is estimated to be that far off the headnode's.\n"
     );
+    let list: Vec<String> = applied
+        .iter()
+        .map(|o| {
+            format!(
+                "CN {} ≈ {} vs HN (from {} paired event{})",
+                code(&o.host),
+                o.seconds_label(),
+                o.pairs,
+                if o.pairs == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "clock offsets: {}\n", list.join("; "));
 }
 
-fn provision_section(out: &mut String, p: &ProvisionReport, findings: &[&Finding]) {
+/// `Joined on VM `…`, job `…`, request id `…`, CNAPI tasks `…`, `…`.`
+fn joined_on_line(keys: &JoinKeys) -> String {
+    let list = |ids: &[String]| ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if let Some(vm) = &keys.vm_uuid {
+        parts.push(format!("VM {}", code(vm)));
+    }
+    if let Some(job) = &keys.job_uuid {
+        parts.push(format!("job {}", code(job)));
+    }
+    match keys.request_ids.len() {
+        0 => {}
+        1 => parts.push(format!("request id {}", list(&keys.request_ids))),
+        _ => parts.push(format!("request ids {}", list(&keys.request_ids))),
+    }
+    match keys.task_ids.len() {
+        0 => {}
+        1 => parts.push(format!("CNAPI task {}", list(&keys.task_ids))),
+        _ => parts.push(format!("CNAPI tasks {}", list(&keys.task_ids))),
+    }
+    if parts.is_empty() {
+        "Joined on nothing: the provision names no id.".to_string()
+    } else {
+        format!("Joined on {}.", parts.join(", "))
+    }
+}
+
+fn provision_section(
+    out: &mut String,
+    p: &ProvisionReport,
+    findings: &[&Finding],
+    offsets: &[ClockOffset],
+) {
     let title = match (&p.vm_uuid, &p.job_uuid) {
         (Some(vm), Some(job)) => format!("VM {} — job {}", code(vm), code(job)),
         (Some(vm), None) => format!("VM {} — no job", code(vm)),
@@ -252,7 +324,7 @@ fn provision_section(out: &mut String, p: &ProvisionReport, findings: &[&Finding
         out.push_str(&fenced("text", &p.other_jobs.join("\n")));
         let _ = writeln!(out);
     }
-    timeline(out, p);
+    timeline(out, p, offsets);
     let steps: Vec<&String> = findings.iter().flat_map(|f| f.next_steps.iter()).collect();
     if !steps.is_empty() {
         let _ = writeln!(out, "#### Next steps (read-only, from the headnode)\n");
@@ -290,7 +362,7 @@ pub fn render(r: &Report) -> String {
     }
     for p in &r.provisions {
         let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
-        provision_section(&mut out, p, &findings);
+        provision_section(&mut out, p, &findings, &r.clock_offsets);
     }
     coverage_warnings(&mut out, r);
     missing(&mut out, r);
@@ -518,34 +590,16 @@ fn input_warnings(out: &mut String, r: &Report) {
     let _ = writeln!(out);
 }
 
-/// Groups provisions by diagnosis and first error line ("3 of 8 provisions: ...").
+/// The fleet view: provisions grouped by diagnosis and normalized error ("3 of 8 provisions").
 fn fleet_summary(out: &mut String, r: &Report) {
-    let mut groups: std::collections::BTreeMap<(&str, String), Vec<&ProvisionReport>> =
-        Default::default();
-    for p in &r.provisions {
-        let err = p
-            .error
-            .as_deref()
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("");
-        groups
-            .entry((p.diagnosis.key, normalize_error(err)))
-            .or_default()
-            .push(p);
-    }
     let _ = writeln!(out, "### Across all inputs\n");
-    for ((key, err), ps) in &groups {
-        let mut servers: Vec<&str> = ps.iter().filter_map(|p| p.server_uuid.as_deref()).collect();
-        servers.sort();
-        servers.dedup();
-        let on = if servers.is_empty() {
+    for g in &r.fleet {
+        let on = if g.servers.is_empty() {
             String::new()
         } else {
             format!(
                 " on CN {}",
-                servers
+                g.servers
                     .iter()
                     .map(|s| code(s))
                     .collect::<Vec<_>>()
@@ -555,25 +609,16 @@ fn fleet_summary(out: &mut String, r: &Report) {
         let _ = writeln!(
             out,
             "- {} of {} provisions: {}{}{}",
-            ps.len(),
-            r.provisions.len(),
-            code(key),
-            if err.is_empty() {
+            g.count,
+            g.of,
+            code(g.key),
+            if g.error.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", inline(err))
+                format!(" — {}", inline(&g.error))
             },
             on
         );
     }
     let _ = writeln!(out);
-}
-
-/// An error line with uuids and numbers replaced, so the same failure on different VMs groups.
-fn normalize_error(text: &str) -> String {
-    let mut out = text.to_string();
-    for u in crate::parsers::find_uuids(text) {
-        out = out.replace(&u, "<uuid>");
-    }
-    crate::parsers::clip(&out, 160)
 }

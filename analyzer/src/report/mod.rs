@@ -3,6 +3,7 @@
 
 pub mod collection;
 pub mod escape;
+pub mod fleet;
 pub mod markdown;
 pub mod model;
 

@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::fleet::FleetGroup;
+use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::LadderRow;
+use crate::facts::timeline::{JoinKeys, TimelineEntry};
 use crate::facts::{Facts, InputSummary, Provision};
-use crate::input::place::Place;
 use crate::rules::{self, Confidence, Evidence, Finding, SkippedRule};
 
 /// The primary diagnosis of a provision.
@@ -16,45 +18,6 @@ pub struct Diagnosis {
     pub key: &'static str,
     pub confidence: Confidence,
     pub summary: String,
-}
-
-/// One line of the joined timeline around the failure.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TimelineEntry {
-    pub time: String,
-    pub source: String,
-    pub level: String,
-    pub text: String,
-    pub place: Place,
-    /// The original's line when known (see [`Place::cite`]), else the entry's.
-    pub line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line_in_bundle: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub original_offset_start: Option<u64>,
-}
-
-impl TimelineEntry {
-    fn new(
-        time: String,
-        source: String,
-        level: String,
-        text: String,
-        place: &Place,
-        line: Option<u64>,
-    ) -> TimelineEntry {
-        let citation = place.cite(line);
-        TimelineEntry {
-            time,
-            source,
-            level,
-            text,
-            place: place.clone(),
-            line: citation.line,
-            line_in_bundle: citation.line_in_bundle,
-            original_offset_start: citation.original_offset_start,
-        }
-    }
 }
 
 /// A task's start and end, for the gantt chart.
@@ -86,6 +49,9 @@ pub struct ProvisionReport {
     pub secondary: Vec<&'static str>,
     pub ladder: Vec<LadderRow>,
     pub tasks: Vec<TaskSpan>,
+    /// The ids the timeline was joined on.
+    pub joined_on: JoinKeys,
+    /// The joined timeline around the failure, by time (see [`crate::facts::timeline`]).
     pub timeline: Vec<TimelineEntry>,
     /// Other jobs of the VM: `name uuid created_at execution`.
     pub other_jobs: Vec<String>,
@@ -117,119 +83,20 @@ pub struct Report {
     pub not_applicable: Vec<String>,
     /// What the collector says about how it collected (e.g. time slicing).
     pub collection_notes: Vec<String>,
+    /// Estimated clock offset of each compute node against the headnode (see
+    /// [`crate::facts::clock`]); timelines are ordered with them.
+    pub clock_offsets: Vec<ClockOffset>,
     pub provisions: Vec<ProvisionReport>,
+    /// Provisions grouped by diagnosis and error, largest group first.
+    pub fleet: Vec<FleetGroup>,
     pub findings: Vec<Finding>,
     pub skipped_rules: Vec<SkippedRule>,
     pub missing: Vec<Missing>,
 }
 
-/// Longest timeline per provision.
-const TIMELINE_MAX: usize = 40;
-
-fn level_name(level: u8) -> &'static str {
-    match level {
-        0..=19 => "TRACE",
-        20..=29 => "DEBUG",
-        30..=39 => "INFO",
-        40..=49 => "WARN",
-        50..=59 => "ERROR",
-        _ => "FATAL",
-    }
-}
-
-fn timeline(facts: &Facts, p: &Provision) -> Vec<TimelineEntry> {
-    let mut entries: BTreeSet<TimelineEntry> = BTreeSet::new();
-    if let Some(job) = &p.job {
-        for r in &job.value.chain_results {
-            if let Some(t) = &r.finished_at {
-                let what = match r.error.text() {
-                    Some(e) => format!(
-                        "{} failed: {}",
-                        r.name.as_deref().unwrap_or("(workflow)"),
-                        e.lines().next().unwrap_or("")
-                    ),
-                    None => format!("{} done: {}", r.name.as_deref().unwrap_or("?"), r.result),
-                };
-                entries.insert(TimelineEntry::new(
-                    crate::parsers::time::normalize(t),
-                    "job".into(),
-                    if r.error.is_error() {
-                        "ERROR".into()
-                    } else {
-                        "INFO".into()
-                    },
-                    crate::parsers::clip(&what, 300),
-                    &job.place,
-                    job.line,
-                ));
-            }
-        }
-    }
-    let matching: Vec<_> = facts.records_for(p).collect();
-    // Errors and direct matches first when cutting to length.
-    let mut picked: Vec<_> = matching.iter().filter(|r| r.record.level >= 50).collect();
-    picked.extend(matching.iter().filter(|r| r.record.level < 50));
-    for r in picked.into_iter().take(TIMELINE_MAX) {
-        let Some(time) = &r.record.time else { continue };
-        entries.insert(TimelineEntry::new(
-            crate::parsers::time::normalize(time),
-            r.service.clone(),
-            level_name(r.record.level).into(),
-            crate::parsers::clip(r.record.msg.lines().next().unwrap_or(""), 300),
-            &r.place,
-            Some(r.record.line),
-        ));
-    }
-    for node in facts.nodes_for(p.server_uuid.as_deref()) {
-        for hist in &node.zpool {
-            // The VM's datasets, and the image's records near the provision (not every clone of
-            // the image since it was imported).
-            let near = |t: Option<&str>| {
-                let (start, end) = p.window();
-                let t = t
-                    .and_then(crate::parsers::time::parse_iso)
-                    .map(|t| t.as_millisecond());
-                let hour = 3_600_000;
-                let s = start
-                    .as_deref()
-                    .and_then(crate::parsers::time::parse_iso)
-                    .map(|x| x.as_millisecond() - hour);
-                let e = end
-                    .as_deref()
-                    .and_then(crate::parsers::time::parse_iso)
-                    .map(|x| x.as_millisecond() + hour);
-                matches!((t, s), (Some(t), Some(s)) if t >= s)
-                    && e.is_none_or(|e| t.is_some_and(|t| t <= e))
-            };
-            let relevant = hist.value.records.iter().filter(|r| {
-                p.vm_uuid
-                    .as_deref()
-                    .is_some_and(|vm| r.command.contains(vm))
-                    || (p
-                        .image_uuid
-                        .as_deref()
-                        .is_some_and(|img| r.command.contains(img))
-                        && near(r.time.as_deref()))
-            });
-            for r in relevant.take(10) {
-                if let Some(t) = &r.time {
-                    entries.insert(TimelineEntry::new(
-                        t.clone(),
-                        "zpool history".into(),
-                        "INFO".into(),
-                        r.command.clone(),
-                        &hist.place,
-                        Some(r.line),
-                    ));
-                }
-            }
-        }
-    }
-    entries.into_iter().take(TIMELINE_MAX * 2).collect()
-}
-
 fn provision_report(facts: &Facts, p: &Provision, v: &rules::Verdict) -> ProvisionReport {
     let job = p.job.as_ref().map(|j| &j.value);
+    let timeline = facts.timeline(p);
     ProvisionReport {
         id: p.id.clone(),
         vm_uuid: p.vm_uuid.clone(),
@@ -275,7 +142,8 @@ fn provision_report(facts: &Facts, p: &Provision, v: &rules::Verdict) -> Provisi
                     .collect()
             })
             .unwrap_or_default(),
-        timeline: timeline(facts, p),
+        joined_on: timeline.keys,
+        timeline: timeline.entries,
         other_jobs: p
             .other_jobs
             .iter()
@@ -367,6 +235,8 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
         coverage_warnings: collection.warnings,
         not_applicable: collection.not_applicable,
         collection_notes: collection.notes,
+        clock_offsets: facts.clock_offsets.clone(),
+        fleet: super::fleet::group(&provisions),
         provisions,
         findings,
         skipped_rules: skipped,

@@ -144,14 +144,22 @@ fn kvm_oom(facts: &Facts, p: &Provision) -> Outcome {
     }
     add_evidence(&mut f, error_origin(facts, p, 1));
     add_evidence(&mut f, related_errors(facts, p, 2));
-    f.next_steps.push(commands::on_cn(
-        p,
-        &format!("tail -n 20 /zones/{vm}/root/tmp/vm.log"),
-    ));
-    f.next_steps.push(commands::on_cn(
-        p,
-        &format!("ls /zones/archive/{vm}/vmlogs/"),
-    ));
+    // A destroyed VM's logs are only in its archive (VM.js copies them there on delete).
+    if super::destroyed::vm_destroyed(facts, p).is_some() {
+        f.next_steps.push(commands::on_cn(
+            p,
+            &format!("ls /zones/archive/{vm}/vmlogs/"),
+        ));
+        f.next_steps.push(commands::on_cn(
+            p,
+            &format!("tail -n 20 /zones/archive/{vm}/vmlogs/vm.log"),
+        ));
+    } else {
+        f.next_steps.push(commands::on_cn(
+            p,
+            &format!("tail -n 20 /zones/{vm}/root/tmp/vm.log"),
+        ));
+    }
     f.next_steps.push(format!(
         "sdc-cnapi /servers/{} | json -H memory_available_bytes memory_total_bytes reservation_ratio",
         commands::server(p)
@@ -337,22 +345,31 @@ fn zone_setup(facts: &Facts, p: &Provision) -> Outcome {
     }
     add_evidence(&mut f, error_origin(facts, p, 1));
     add_evidence(&mut f, related_errors(facts, p, 1));
+    // A destroyed zone has no services left to ask; its logs are only in its archive.
+    let destroyed = super::destroyed::vm_destroyed(facts, p).is_some();
+    if destroyed {
+        f.next_steps.push(commands::on_cn(
+            p,
+            &format!("ls /zones/archive/{vm}/svclogs/"),
+        ));
+    }
     for svc in [
         "system-zoneinit:default",
         "smartdc-mdata:fetch",
         "smartdc-mdata:execute",
     ] {
-        f.next_steps.push(commands::on_cn(
-            p,
-            &format!("tail -n 30 /zones/{vm}/root/var/svc/log/{svc}.log"),
-        ));
+        let log = if destroyed {
+            format!("/zones/archive/{vm}/svclogs/{svc}.log")
+        } else {
+            format!("/zones/{vm}/root/var/svc/log/{svc}.log")
+        };
+        f.next_steps
+            .push(commands::on_cn(p, &format!("tail -n 30 {log}")));
     }
-    f.next_steps
-        .push(commands::on_cn(p, &format!("svcs -z {vm} -xv")));
-    f.next_steps.push(commands::on_cn(
-        p,
-        &format!("ls /zones/archive/{vm}/svclogs/"),
-    ));
+    if !destroyed {
+        f.next_steps
+            .push(commands::on_cn(p, &format!("svcs -z {vm} -xv")));
+    }
     Outcome::Fired(Box::new(f))
 }
 

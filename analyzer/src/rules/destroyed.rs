@@ -106,3 +106,43 @@ fn run(facts: &Facts, p: &Provision) -> Outcome {
     ));
     Outcome::Fired(Box::new(f))
 }
+
+/// Why we believe the VM no longer exists on its CN, if we do: a finished destroy job of the
+/// VM, a VM object in state `destroyed`, files of its `/zones/archive/<uuid>/` (VM.js archives a
+/// zone only when it is deleted), or the pool history destroying its dataset. Next steps point
+/// at the archive only then; otherwise the live zone is where to look.
+pub fn vm_destroyed(facts: &Facts, p: &Provision) -> Option<String> {
+    let vm = p.vm_uuid.as_deref()?;
+    if let Some(job) = p
+        .other_jobs
+        .iter()
+        .find(|j| j.name.starts_with("destroy") && j.execution == "succeeded")
+    {
+        return Some(format!("{} {} succeeded", job.name, job.uuid));
+    }
+    if p.vm_objects
+        .iter()
+        .any(|v| v.value.state.as_deref() == Some("destroyed"))
+    {
+        return Some("the VM object is in state destroyed".into());
+    }
+    let archive = format!("/zones/archive/{vm}/");
+    if facts.coverage.entries.iter().any(|e| {
+        e.place
+            .host_path
+            .as_deref()
+            .is_some_and(|h| h.starts_with(&archive))
+    }) {
+        return Some(format!("the input holds files of {archive}"));
+    }
+    let dataset = format!("zones/{vm}");
+    facts
+        .nodes_for(p.server_uuid.as_deref())
+        .flat_map(|n| n.zpool.iter())
+        .flat_map(|h| h.value.records.iter())
+        .find(|r| {
+            r.command.starts_with("zfs destroy")
+                && r.command.split_whitespace().any(|w| w == dataset)
+        })
+        .map(|r| format!("zpool history: {}", r.command))
+}
