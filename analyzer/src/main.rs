@@ -20,10 +20,18 @@ enum FormatArg {
 #[derive(Debug, Parser)]
 #[command(
     name = "triton-analyze",
-    version,
+    version = version(),
     after_help = "Log view: `triton-analyze logs [OPTIONS] PATH...` prints bunyan logs exactly as the \
                   bunyan CLI does, with time windows, request-id/VM/job filters and several files \
-                  merged in time order (`triton-analyze logs --help`)."
+                  merged in time order (`triton-analyze logs --help`).\n\n\
+                  Exit status: 0 report written, 2 usage error, 3 no readable input.\n\n\
+                  Examples:\n  \
+                  triton-analyze bundle.tar.gz -o report.md\n  \
+                  triton-analyze ticket-1234/*.tar.gz --vm <uuid> --format json\n  \
+                  triton-analyze --explain kvm-qemu-out-of-memory bundle.tar.gz\n  \
+                  triton-analyze logs -l error --req-id <id> bundle.tar.gz\n\n\
+                  Shell completions and the man page: `triton-analyze completions bash`, \
+                  `triton-analyze man`."
 )]
 struct Cli {
     /// Bundles (.tar.gz, .tgz, .tar, .zip), directories or single files.
@@ -110,12 +118,32 @@ fn explain(key: &str, analysis: Option<&triton_analyze::Analysis>) -> Result<Str
     Ok(out)
 }
 
+fn version() -> String {
+    triton_clidoc::version_text(
+        env!("CARGO_PKG_VERSION"),
+        &triton_bundle::format::current_version(),
+    )
+}
+
+/// The whole command line, `logs` included, for completions and the man page.
+fn command_with_logs() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().subcommand(
+        <triton_logs::LogsArgs as CommandFactory>::command()
+            .name("logs")
+            .about("Filter and pretty-print bunyan logs (bunyan-compatible), with time windows and id joins"),
+    )
+}
+
 fn main() -> ExitCode {
     // `triton-analyze logs ...` is the bunyan-compatible log view; everything after `logs` belongs
     // to it. (A bundle that happens to be named `logs` can be given as `./logs`.)
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "logs") {
         let status = triton_logs::logs_main(&args[2..]);
+        return ExitCode::from(u8::try_from(status).unwrap_or(1));
+    }
+    if let Some(status) = triton_clidoc::dispatch(&args[1.min(args.len())..], command_with_logs) {
         return ExitCode::from(u8::try_from(status).unwrap_or(1));
     }
     let cli = Cli::parse();

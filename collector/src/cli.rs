@@ -40,7 +40,20 @@ Exit status (--upload does not change it):
 
 Examples:
   triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc
-  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc --upload --ticket SUP-1234";
+  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc --upload --ticket SUP-1234
+  triton-collect --job 3c1a8d2e-7f4b-4e9a-b0c6-0d9e8f7a6b5c --cn none --last 2h
+  triton-collect --vm 8f1f3c9e-2a5b-4c1d-9e0f-123456789abc --dry-run
+
+Shell completions and the man page:
+  triton-collect completions bash > /etc/bash_completion.d/triton-collect
+  triton-collect man > triton-collect.1";
+
+fn version() -> String {
+    triton_clidoc::version_text(
+        env!("CARGO_PKG_VERSION"),
+        &triton_bundle::format::current_version(),
+    )
+}
 
 /// Which compute nodes to fan out to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +127,7 @@ fn parse_duration_arg(text: &str) -> Result<jiff::SignedDuration, String> {
 /// Collects what a failed Triton provision left behind (jobs, API objects, core-zone and
 /// compute-node logs, command output) into one support bundle.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "triton-collect", version, after_help = AFTER_HELP)]
+#[command(name = "triton-collect", version = version(), after_help = AFTER_HELP)]
 pub struct Cli {
     /// Collect this VM: its jobs (each in full from workflow), the VM, its server, its image and
     /// the CNAPI tasks the jobs reference. Repeatable.

@@ -30,9 +30,13 @@ mod timespec;
 mod upload;
 mod window;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(status) = triton_clidoc::dispatch(&args, cli::Cli::command) {
+        std::process::exit(status);
+    }
     os::ensure_platform_path();
     let argv = cli::Cli::argv();
     let cli = match cli::Cli::try_parse() {

@@ -29,7 +29,7 @@ pub mod seek;
 pub mod time;
 pub mod window;
 
-pub use cli::logs_main;
+pub use cli::{logs_main, LogsArgs};
 pub use input::{expand_inputs, open_input, InputSpec};
 pub use lines::{LineInfo, LineReader, DEFAULT_LINE_CAP};
 pub use merge::{MergeEvent, MergeReader};
