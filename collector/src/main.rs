@@ -33,6 +33,7 @@ mod window;
 use clap::{CommandFactory, Parser};
 
 fn main() {
+    triton_clidoc::install_panic_hook("triton-collect");
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if let Some(status) = triton_clidoc::dispatch(&args, cli::Cli::command) {
         std::process::exit(status);

@@ -7,6 +7,31 @@ use std::io::{self, Write};
 
 use clap_complete::Shell;
 
+/// Makes a bug end as one line that says what to do, instead of Rust's panic banner. The word
+/// "panicked" stays in it: test harnesses look for it. `RUST_BACKTRACE` still gets the default
+/// report with its backtrace.
+pub fn install_panic_hook(program: &'static str) {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "{program}: internal error (panicked{place}: {message}); please report it with the \
+             command line and, if you can, the input"
+        );
+    }));
+}
+
 /// `--version` text: the program's version and the bundle format version it writes or reads,
 /// which is what decides whether a bundle and an analyzer fit together.
 pub fn version_text(program_version: &str, bundle_format: &str) -> String {
