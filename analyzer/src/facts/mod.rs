@@ -109,6 +109,8 @@ pub struct Provision {
     pub vm_uuid: Option<String>,
     pub job: Option<Located<Job>>,
     pub refused: Option<RefusedRequest>,
+    /// Without `job`: the provision job as the logs show it ([`reconstruct`]).
+    pub logged_job: Option<reconstruct::LoggedJob>,
     pub era: Era,
     pub workflow: Option<String>,
     pub brand: Option<String>,
@@ -126,6 +128,20 @@ pub struct Provision {
 }
 
 impl Provision {
+    /// The job's uuid: from the job itself, else from the logs.
+    pub fn job_uuid(&self) -> Option<&str> {
+        self.job
+            .as_ref()
+            .map(|j| j.value.uuid.as_str())
+            .or_else(|| self.logged_job.as_ref().map(|j| j.uuid.as_str()))
+    }
+
+    /// A provision that had (or should have had) a workflow job that is not in the input; its
+    /// diagnosis rests on logs alone.
+    pub fn job_missing(&self) -> bool {
+        self.job.is_none() && self.refused.is_none()
+    }
+
     pub fn failed_task(&self) -> Option<&str> {
         self.failure.as_ref().and_then(|f| f.task.as_deref())
     }
@@ -328,7 +344,13 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
         }
     }
     facts.jobs = best.into_values().collect();
-    dedupe_by_identity(&mut facts.vms);
+    // A listing (`sdc-vmapi /vms`, `vmadm lookup -j`) holds many VMs at one line: the VM's uuid
+    // is part of what makes a copy the same.
+    let mut seen_vms = BTreeSet::new();
+    facts.vms.retain(|v| {
+        let (host, what) = data_identity(&v.place);
+        seen_vms.insert((host, what, v.line, v.value.uuid.clone()))
+    });
 
     // Which server each VM is on, to place hand-made files of unknown host.
     let mut vm_server: BTreeMap<String, String> = BTreeMap::new();
@@ -418,3 +440,4 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
 }
 
 pub mod provisions;
+pub mod reconstruct;

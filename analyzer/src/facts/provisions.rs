@@ -141,6 +141,7 @@ pub(super) fn build(facts: &Facts) -> Vec<Provision> {
             vm_objects,
             job: Some(job.clone()),
             refused: None,
+            logged_job: None,
         });
     }
 
@@ -218,6 +219,7 @@ pub(super) fn build(facts: &Facts) -> Vec<Provision> {
             vm_objects,
             vm_uuid,
             job: None,
+            logged_job: None,
             era: Era::NoJob,
             workflow: None,
             request_id: Some(req_id),
@@ -258,20 +260,28 @@ pub(super) fn build(facts: &Facts) -> Vec<Provision> {
                 .filter(|v| v.value.uuid == vm.value.uuid)
                 .cloned()
                 .collect();
+            let logs = super::reconstruct::from_logs(
+                facts,
+                &vm.value.uuid,
+                objects
+                    .iter()
+                    .find_map(|v| v.value.create_timestamp.as_deref()),
+            );
             out.push(Provision {
                 id: format!("vm:{}", vm.value.uuid),
                 vm_uuid: Some(vm.value.uuid.clone()),
                 job: None,
                 refused: None,
-                era: Era::NoJob,
-                workflow: None,
-                brand: vm.value.brand.clone(),
-                server_uuid: vm.value.server_uuid.clone(),
-                image_uuid: vm.value.image_uuid.clone(),
-                request_id: None,
+                era: logs.era.unwrap_or(Era::NoJob),
+                workflow: logs.job.as_ref().map(|j| j.name.clone()),
+                logged_job: logs.job,
+                brand: objects.iter().find_map(|v| v.value.brand.clone()),
+                server_uuid: objects.iter().find_map(|v| v.value.server_uuid.clone()),
+                image_uuid: objects.iter().find_map(|v| v.value.image_uuid.clone()),
+                request_id: logs.request_id,
                 created_at: vm.value.create_timestamp.clone(),
                 outcome: JobResult::Failed,
-                failure: None,
+                failure: logs.failure,
                 ladder: Vec::new(),
                 other_jobs: facts
                     .jobs

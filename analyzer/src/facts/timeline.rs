@@ -542,6 +542,7 @@ mod tests {
                 value: job,
             }),
             refused: None,
+            logged_job: None,
             era: Era::V82Plus,
             workflow: None,
             brand: None,

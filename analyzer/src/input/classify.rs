@@ -86,11 +86,16 @@ pub fn by_path(entry: &str, info: &PathInfo) -> Option<SourceKind> {
     if info.api.is_some() {
         return Some(SourceKind::Json);
     }
-    if let Some(cmd) = &info.command {
+    if let Some(command) = &info.command {
+        // Bundle source names join words with `-`; a service bundle names the command line.
+        let cmd = &command.replace(' ', "-");
         let kind = if cmd.starts_with("zpool-history") {
             SourceKind::ZpoolHistory
         } else if cmd.starts_with("zfs-list") {
             SourceKind::ZfsList
+        } else if cmd.starts_with("svcs") && cmd.contains("--a") {
+            // `svcs -Z -a` (every service, one line each): nothing broken is told there.
+            SourceKind::Ignored
         } else if cmd.starts_with("svcs") {
             let zone = crate::parsers::find_uuids(cmd).into_iter().next();
             SourceKind::SvcsXv { zone }

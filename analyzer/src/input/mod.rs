@@ -8,10 +8,11 @@ pub mod observations;
 pub mod observe;
 pub mod paths;
 pub mod place;
+pub mod service_bundle;
 
 use std::path::Path;
 
-use triton_bundle::{Bundle, BundleError, BundleKind};
+use triton_bundle::{Bundle, BundleError, BundleKind, Compression, NestedLimits};
 
 pub use observations::Observations;
 pub use place::Place;
@@ -43,6 +44,16 @@ fn kind_name(kind: BundleKind) -> &'static str {
     }
 }
 
+/// How a service bundle is named in the report's input list.
+fn service_kind_name(compression: Compression) -> String {
+    let archive = match compression {
+        Compression::Bzip2 => "tar.bz2",
+        Compression::Gzip | Compression::Bgzf => "tar.gz",
+        _ => "tar",
+    };
+    format!("sdc-sbcreate service bundle, {archive}")
+}
+
 /// Reads one input completely, inflating a BGZF bundle with up to `inflate_threads` threads
 /// (the cores left over when there are fewer inputs than cores).
 pub fn read_input(
@@ -57,6 +68,17 @@ pub fn read_input(
     };
     let mut bundle = Bundle::open(path).map_err(|e| fail(e.to_string()))?;
     bundle.set_threads(inflate_threads);
+    // A service bundle is recognized on its first entries, then read again with its nested
+    // archives opened (within the reader's depth, size and ratio limits).
+    let service_server = match bundle.kind() {
+        BundleKind::Tar | BundleKind::GzipTar => service_bundle::probe(&mut bundle),
+        _ => None,
+    };
+    if service_server.is_some() {
+        bundle = Bundle::open(path).map_err(|e| fail(e.to_string()))?;
+        bundle.set_threads(inflate_threads);
+        bundle.set_nested(Some(NestedLimits::default()));
+    }
     let input_host = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -65,7 +87,11 @@ pub fn read_input(
     let mut obs = Observations {
         input_index: index,
         input: input.clone(),
-        input_kind: kind_name(bundle.kind()).to_string(),
+        input_kind: match &service_server {
+            Some(_) => service_kind_name(bundle.compression()),
+            None => kind_name(bundle.kind()).to_string(),
+        },
+        service_bundle_server: service_server.clone(),
         ..Default::default()
     };
     let summary = bundle.for_each_entry(&mut |entry| -> Result<(), BundleError> {
@@ -74,7 +100,10 @@ pub fn read_input(
         } else {
             entry.path().to_string()
         };
-        let info = paths::analyze(&entry_path, input_host.as_deref());
+        let info = match &service_server {
+            Some(server) => service_bundle::analyze(&entry_path, server),
+            None => paths::analyze(&entry_path, input_host.as_deref()),
+        };
         let place = Place {
             input: input.clone(),
             entry: entry_path.clone(),

@@ -71,6 +71,8 @@ pub struct Observations {
     pub input: String,
     /// `directory`, `file`, `tar.gz`, ...
     pub input_kind: String,
+    /// The server uuid when the input is an `sdc-sbcreate` service bundle of that server.
+    pub service_bundle_server: Option<String>,
     pub manifest: Option<ManifestView>,
     pub jobs: Vec<Located<Job>>,
     pub vms: Vec<Located<VmObject>>,

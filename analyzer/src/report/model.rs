@@ -100,7 +100,7 @@ fn provision_report(facts: &Facts, p: &Provision, v: &rules::Verdict) -> Provisi
     ProvisionReport {
         id: p.id.clone(),
         vm_uuid: p.vm_uuid.clone(),
-        job_uuid: job.map(|j| j.uuid.clone()),
+        job_uuid: p.job_uuid().map(str::to_string),
         server_uuid: p.server_uuid.clone(),
         brand: p.brand.clone(),
         workflow: p.workflow.clone(),

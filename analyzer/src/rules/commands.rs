@@ -70,8 +70,8 @@ pub fn grep_log(role: &str, service_log: &str, needle: &str) -> String {
 
 /// The collector command that would gather what is missing.
 pub fn collect(p: &Provision) -> String {
-    match (&p.vm_uuid, &p.job) {
-        (_, Some(j)) => format!("triton-collect --job {}", j.value.uuid),
+    match (&p.vm_uuid, p.job_uuid()) {
+        (_, Some(job)) => format!("triton-collect --job {job}"),
         (Some(vm), None) => format!("triton-collect --vm {vm}"),
         (None, None) => "triton-collect --last 2h".to_string(),
     }

@@ -210,14 +210,38 @@ pub fn evaluate(facts: &Facts, p: &Provision) -> Verdict {
     }
     findings.sort_by_key(|f| (PRIORITY.iter().position(|k| *k == f.key), f.confidence));
     let mut iter = findings.into_iter();
-    let primary = iter
+    let mut primary = iter
         .next()
         .unwrap_or_else(|| fallback::unknown_finding(facts, p));
+    let mut secondary: Vec<Finding> = iter.collect();
+    if p.job_missing() {
+        without_job(p, &mut primary, &mut secondary);
+    }
     Verdict {
         primary,
-        secondary: iter.collect(),
+        secondary,
         skipped,
         trace,
+    }
+}
+
+/// A provision whose job is not in the input: no finding is more than `likely` (the job is
+/// what confirms which task failed and with what), and the report names the job as missing.
+fn without_job(p: &Provision, primary: &mut Finding, secondary: &mut [Finding]) {
+    for f in std::iter::once(&mut *primary).chain(secondary.iter_mut()) {
+        if f.confidence == Confidence::Confirmed {
+            f.confidence = Confidence::Likely;
+        }
+    }
+    let what = match &p.logged_job {
+        Some(job) => format!(
+            "the workflow job {} ({}) itself: not in the input; found in the logs ({}), so its failed task and error are read from logs",
+            job.uuid, job.name, job.linked_by
+        ),
+        None => "the provision's workflow job: not in the input and not found in the logs".to_string(),
+    };
+    if !primary.missing.iter().any(|m| m.contains("workflow job")) {
+        primary.missing.push(what);
     }
 }
 
@@ -238,7 +262,7 @@ pub(crate) fn finding(
         confidence,
         provision: p.id.clone(),
         vm_uuid: p.vm_uuid.clone(),
-        job_uuid: p.job.as_ref().map(|j| j.value.uuid.clone()),
+        job_uuid: p.job_uuid().map(str::to_string),
         server_uuid: p.server_uuid.clone(),
         summary,
         evidence: Vec::new(),
