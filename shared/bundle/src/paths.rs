@@ -63,6 +63,10 @@ pub(crate) fn normalize_archive_name(raw: &[u8]) -> Result<String, NameProblem> 
     if text.starts_with('/') || has_drive_prefix(text) {
         return Err(NameProblem::Absolute);
     }
+    // `\` is no separator here, but it is for any Windows tool the file may be unpacked with.
+    if text.split(['/', '\\']).any(|c| c == "..") {
+        return Err(NameProblem::ParentDir);
+    }
     let mut parts = Vec::new();
     for component in text.split('/') {
         match component {
@@ -107,6 +111,14 @@ mod tests {
     fn archive_names() {
         assert_eq!(normalize_archive_name(b"./top/a//b").unwrap(), "top/a/b");
         assert_eq!(normalize_archive_name(b"../x"), Err(NameProblem::ParentDir));
+        assert_eq!(
+            normalize_archive_name(b"top/..\\..\\x"),
+            Err(NameProblem::ParentDir)
+        );
+        assert_eq!(
+            normalize_archive_name(b"top/a..b\\c").unwrap(),
+            "top/a..b\\c"
+        );
         assert_eq!(
             normalize_archive_name(b"a/../../x"),
             Err(NameProblem::ParentDir)

@@ -113,3 +113,5 @@ pub fn path_with_fakes(dc: &Path) -> OsString {
     }
     std::env::join_paths(paths).expect("PATH entries without ':'")
 }
+
+pub mod hostile;

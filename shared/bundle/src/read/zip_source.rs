@@ -1,5 +1,6 @@
 //! `.zip` input: members in central-directory order, read through the zip crate.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -69,6 +70,7 @@ pub(crate) fn probe(path: &Path) -> Result<Option<(String, FormatStamp)>, Bundle
 
 pub(crate) fn stream(path: &Path, delivery: &mut Delivery<'_, '_>) -> Result<(), BundleError> {
     let mut zip = open_zip(path)?;
+    let mut spans = Spans::default();
     for index in 0..zip.len() {
         let raw_name = zip
             .name_for_index(index)
@@ -89,6 +91,17 @@ pub(crate) fn stream(path: &Path, delivery: &mut Delivery<'_, '_>) -> Result<(),
                 return Err(delivery.corrupt(Some(&name), io::Error::other(e)));
             }
         };
+        let start = member.header_start();
+        let end = member.data_start().unwrap_or(start) + member.compressed_size();
+        if !spans.claim(start, end) {
+            // Many central-directory names for one compressed stream: the overlapping-file
+            // zip bomb (10 GiB from a few hundred KiB). Each byte of the file is read once.
+            delivery.skip_named(
+                &String::from_utf8_lossy(&raw_name),
+                "overlaps another member's data (a zip bomb?)",
+            );
+            continue;
+        }
         let kind = member_kind(&member);
         let size = member.size();
         delivery.offer(RawEntry {
@@ -99,6 +112,27 @@ pub(crate) fn stream(path: &Path, delivery: &mut Delivery<'_, '_>) -> Result<(),
         })?;
     }
     delivery.finish()
+}
+
+/// The byte ranges of the file taken by the members read so far.
+#[derive(Default)]
+struct Spans {
+    /// start -> end (exclusive), non-overlapping.
+    taken: BTreeMap<u64, u64>,
+}
+
+impl Spans {
+    /// Takes `start..end` unless it overlaps a range already taken.
+    fn claim(&mut self, start: u64, end: u64) -> bool {
+        let end = end.max(start + 1);
+        let before = self.taken.range(..=start).next_back();
+        let after = self.taken.range(start..).next();
+        if before.is_some_and(|(_, e)| *e > start) || after.is_some_and(|(s, _)| *s < end) {
+            return false;
+        }
+        self.taken.insert(start, end);
+        true
+    }
 }
 
 fn member_kind(member: &zip::read::ZipFile<'_, BufReader<File>>) -> RawKind {
@@ -119,5 +153,22 @@ fn member_kind(member: &zip::read::ZipFile<'_, BufReader<File>>) -> RawKind {
         Some(0o060000) => RawKind::Other("block device"),
         Some(0o140000) => RawKind::Other("socket"),
         Some(_) => RawKind::Other("not a regular file"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spans;
+
+    #[test]
+    fn overlapping_spans_are_refused() {
+        let mut spans = Spans::default();
+        assert!(spans.claim(0, 100));
+        assert!(spans.claim(100, 150));
+        assert!(!spans.claim(0, 100), "the same data twice");
+        assert!(!spans.claim(50, 60), "inside another");
+        assert!(!spans.claim(140, 200), "across the end of another");
+        assert!(spans.claim(150, 150), "an empty member after the others");
+        assert!(!spans.claim(150, 150), "the same empty member again");
     }
 }

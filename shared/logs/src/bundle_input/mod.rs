@@ -146,6 +146,8 @@ fn archive_logs(
         }
         let file = match spool.as_deref_mut() {
             None => None,
+            // Nothing to merge; not worth a file (an archive may hold a million of them).
+            Some(_) if entry.size() == 0 => return Ok(()),
             Some(spool) => match spool.store(entry, &info.entry) {
                 Ok(path) => Some(path),
                 Err(err) => {

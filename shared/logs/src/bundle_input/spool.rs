@@ -14,6 +14,10 @@ use flate2::bufread::MultiGzDecoder;
 /// Default for the bytes spooled from all bundles of one run.
 pub const DEFAULT_SPOOL_CAP: u64 = 4 * 1024 * 1024 * 1024;
 
+/// Most entries spooled in one run: an archive of a million tiny logs would otherwise cost a
+/// million files (and minutes); real bundles hold hundreds.
+pub const MAX_SPOOL_FILES: usize = 20_000;
+
 /// The spool directory (removed with everything in it when dropped).
 pub struct Spool {
     dir: tempfile::TempDir,
@@ -43,6 +47,11 @@ impl Spool {
     /// Copies `reader` (inflated when it is gzip) to a new file and returns its path. Fails when
     /// the copy would take the spool past its cap; the partial copy is then removed.
     pub fn store(&mut self, reader: &mut dyn Read, entry: &str) -> io::Result<PathBuf> {
+        if self.files >= MAX_SPOOL_FILES {
+            return Err(io::Error::other(format!(
+                "more than {MAX_SPOOL_FILES} log entries selected; narrow them with --host or --source"
+            )));
+        }
         self.files += 1;
         let base = entry.rsplit('/').next().unwrap_or("log");
         let base = base.strip_suffix(".gz").unwrap_or(base);
@@ -133,5 +142,16 @@ mod tests {
         spool.release(&path);
         assert!(!path.exists());
         assert!(spool.store(&mut &b"fits now"[..], "d.log").is_ok());
+    }
+
+    #[test]
+    fn the_number_of_files_is_capped() {
+        let mut spool = Spool::new(1 << 20).unwrap();
+        spool.files = MAX_SPOOL_FILES - 1;
+        assert!(spool.store(&mut &b"last one\n"[..], "a.log").is_ok());
+        let err = spool
+            .store(&mut &b"one too many\n"[..], "b.log")
+            .unwrap_err();
+        assert!(err.to_string().contains("log entries selected"), "{err}");
     }
 }
