@@ -13,6 +13,8 @@ use triton_analyze::{analyze, rules, Options};
 enum FormatArg {
     Markdown,
     Json,
+    /// One self-contained HTML file (inline CSS and SVG, no external asset).
+    Html,
 }
 
 /// Reads triton-collect bundles (or hand-gathered files and directories) and reports, for each
@@ -136,6 +138,7 @@ fn command_with_logs() -> clap::Command {
 }
 
 fn main() -> ExitCode {
+    triton_clidoc::install_panic_hook("triton-analyze");
     // `triton-analyze logs ...` is the bunyan-compatible log view; everything after `logs` belongs
     // to it. (A bundle that happens to be named `logs` can be given as `./logs`.)
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -214,6 +217,7 @@ fn main() -> ExitCode {
             match cli.format {
                 FormatArg::Markdown => Format::Markdown,
                 FormatArg::Json => Format::Json,
+                FormatArg::Html => Format::Html,
             },
         ),
     };

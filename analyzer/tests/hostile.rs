@@ -43,23 +43,7 @@ enum Check {
 
 /// Known failures whose fix belongs to code outside this test's reach; each skips exactly one
 /// assertion of one case.
-const KNOWN_FAILURES: &[(&str, Check)] = &[
-    // BUG: analyzer/src/input/observe.rs, observe_entry: a gzip entry is inflated through every
-    // nested gzip layer up to MAX_GUNZIP (4 GiB) with no ratio bound, so a 1 KiB four-layer bomb
-    // of bunyan records keeps observe_bunyan busy for minutes.
-    ("gzip-bomb-nested", Check::Time),
-    // BUG: analyzer/src/facts/ladder.rs, for_job: quadratic in the chain length; a job with
-    // 100 000 chain entries does not finish in 20 s.
-    ("job-100k-chain", Check::Time),
-    // BUG: analyzer/src/input/observe.rs, observe_entry: one EntrySeen (a full Place) is kept
-    // per entry, so a million empty entries take ~440 MiB.
-    ("million-entries", Check::Memory),
-    // BUG: analyzer/src/parsers/job.rs, is_job: a job whose chain_results is not an array is not
-    // a job, and observe_json drops it without a warning naming the file.
-    ("job-chain-results-string", Check::Outcome),
-    // BUG: the same (is_job / observe_json): a job with wrong field types vanishes silently.
-    ("job-wrong-types", Check::Outcome),
-];
+const KNOWN_FAILURES: &[(&str, Check)] = &[];
 
 fn known(case: &str, check: Check) -> bool {
     KNOWN_FAILURES.contains(&(case, check))

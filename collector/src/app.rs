@@ -231,6 +231,7 @@ impl Run<'_> {
         let deadline_hit = Instant::now() >= limits.deadline;
         let mut items = std::mem::take(&mut runner.items);
         let mut space = runner.take_space();
+        let bundle_error = runner.bundle_error().map(str::to_string);
         drop(runner);
 
         if !outcomes.is_empty() {
@@ -319,9 +320,12 @@ impl Run<'_> {
                     ));
                     return exit;
                 }
+                let cause = bundle_error
+                    .map(|first| format!(" (first failure: {first})"))
+                    .unwrap_or_default();
                 progress.error(&format!(
-                    "cannot finish the bundle {}: {e}; no bundle was written (its partial file \
-                     was removed)",
+                    "cannot finish the bundle {}: {e}{cause}; no bundle was written (its partial \
+                     file was removed)",
                     out_path.display()
                 ));
                 return EXIT_NO_BUNDLE;

@@ -1,8 +1,10 @@
 //! Running one command with a time limit and an output cap.
 //!
 //! The command gets its own process group so that a timeout kills everything it started (the
-//! `sdc-*` wrappers are shell scripts running curl and json). Output read before the kill is
-//! kept. Reader threads that do not finish shortly after the kill (a grandchild that left the
+//! `sdc-*` wrappers are shell scripts running curl and json). The group is first asked to stop
+//! (SIGTERM, so `sdc-oneachnode` and curl can close their connections), then killed (SIGKILL)
+//! after a short grace period, whether or not the command ignored the request; members that
+//! outlived their leader go too. Output read before the kill is kept. Reader threads that do not finish shortly after the kill (a grandchild that left the
 //! group still holding the pipe) are abandoned rather than waited for.
 
 use std::io::Read;
@@ -18,6 +20,8 @@ pub type LineFilter = Box<dyn FnMut(&[u8]) -> bool + Send>;
 const STDERR_CAP: usize = 64 * 1024;
 /// How long reader threads may take to drain after the process is gone.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
+/// How long a command asked to stop (SIGTERM) may take before it is killed (SIGKILL).
+pub const TERM_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub struct CommandOutput {
@@ -101,25 +105,23 @@ pub fn run(
         }
         if crate::os::interrupted() {
             interrupted = true;
-            kill_group(&mut child);
-            break child.wait().ok();
+            break stop_group(&mut child);
         }
         if started.elapsed() >= limits.timeout {
             timed_out = true;
-            kill_group(&mut child);
-            break child.wait().ok();
+            break stop_group(&mut child);
         }
         if lock(&out).over_cap {
             killed_for_size = true;
-            kill_group(&mut child);
-            break child.wait().ok();
+            break stop_group(&mut child);
         }
         thread::sleep(Duration::from_millis(10));
     };
-    // Whatever the child left running in its group goes too.
+    // Whatever the child left running in its group goes too (`stop_group` already killed the
+    // group once; a member may have forked since).
     let killed = timed_out || killed_for_size || interrupted;
     if killed {
-        kill_group(&mut child);
+        kill_group(&child);
     }
     let grace_end = Instant::now() + DRAIN_GRACE;
     for reader in [out_reader, err_reader].into_iter().flatten() {
@@ -205,20 +207,55 @@ fn keep(c: &mut Captured, data: &[u8], cap: u64) {
     }
 }
 
-#[cfg(unix)]
-fn kill_group(child: &mut std::process::Child) {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: killpg only sends a signal; the group id is the child's pid because it was
-    // started with process_group(0), so this cannot reach unrelated processes.
-    unsafe {
-        libc::killpg(pid, libc::SIGKILL);
+/// Asks the child's process group to stop, waits up to [`TERM_GRACE`] for the child, then
+/// kills the group; returns the child's status.
+fn stop_group(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    signal_group(child, Signal::Terminate);
+    let asked = Instant::now();
+    let mut status = None;
+    while asked.elapsed() < TERM_GRACE {
+        match child.try_wait() {
+            Ok(Some(s)) => {
+                status = Some(s);
+                break;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(_) => break,
+        }
     }
-    let _ = child.kill();
+    kill_group(child);
+    status.or_else(|| child.wait().ok())
+}
+
+enum Signal {
+    Terminate,
+    Kill,
+}
+
+/// Kills the child's whole process group.
+fn kill_group(child: &std::process::Child) {
+    signal_group(child, Signal::Kill);
+}
+
+#[cfg(unix)]
+fn signal_group(child: &std::process::Child, signal: Signal) {
+    let pid = child.id() as libc::pid_t;
+    let signal = match signal {
+        Signal::Terminate => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    };
+    // SAFETY: killpg only sends a signal; the group id is the child's pid because it was
+    // started with process_group(0). The id stays taken while any member of the group lives;
+    // once all are gone the call fails harmlessly (ESRCH).
+    unsafe {
+        libc::killpg(pid, signal);
+    }
 }
 
 #[cfg(not(unix))]
-fn kill_group(child: &mut std::process::Child) {
-    let _ = child.kill();
+fn signal_group(child: &std::process::Child, _signal: Signal) {
+    // No process groups: the child alone.
+    let _ = child.id();
 }
 
 #[cfg(all(test, unix))]
@@ -267,6 +304,54 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn a_command_ignoring_sigterm_is_killed_after_the_grace_with_its_children() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pids = dir.path().join("pids");
+        let script = format!(
+            "trap '' TERM; sleep 30 & echo $! > '{}'; echo started; while :; do sleep 1; done",
+            pids.display()
+        );
+        let started = Instant::now();
+        let out = run(&sh(&script), &limits(1, 1024), None).expect("run");
+        assert!(out.timed_out);
+        assert_eq!(out.stdout, b"started\n");
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_secs(1) + TERM_GRACE / 2 && elapsed < Duration::from_secs(6),
+            "{elapsed:?}"
+        );
+        let child: i32 = std::fs::read_to_string(&pids)
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        assert!(
+            gone(child),
+            "the child {child} that ignored SIGTERM still runs"
+        );
+    }
+
+    /// Whether a process no longer runs (absent, or a zombie awaiting its reaper).
+    fn gone(pid: i32) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+                .flatten();
+            // SAFETY: signal 0 only checks for existence.
+            let exists = unsafe { libc::kill(pid, 0) } == 0;
+            if !exists || state == Some('Z') {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     #[test]

@@ -89,11 +89,16 @@ impl Progress {
         self.print(&format!("triton-collect: error: {text}"));
     }
 
-    /// One raw line on stderr, always shown (above the live line when there is one).
+    /// One raw line on stderr, always shown (above the live line when there is one). A stderr
+    /// nobody reads any more (`2>&1 | head`, a closed terminal) does not stop the collection:
+    /// the line is dropped, the bundle still written.
     pub fn print(&self, text: &str) {
         match &self.live {
             Some(live) => live.bar.println(text),
-            None => eprintln!("{text}"),
+            None => {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
         }
     }
 

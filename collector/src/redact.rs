@@ -467,6 +467,12 @@ fn redact_assignment(line: &str, counts: &mut Counts) -> String {
         return line.to_string();
     };
     let value = &after_name[value_offset..];
+    if separator_rule == RULE_CONFIG {
+        if let Some(masked) = redact_colon_credentials(name, value) {
+            bump(counts, RULE_CONFIG);
+            return format!("{}{masked}", &line[..prefix_len + name_len + value_offset]);
+        }
+    }
     if !is_secret_name(name) || is_protected_value(value.trim_matches(|c| c == '"' || c == '\'')) {
         return line.to_string();
     }
@@ -474,6 +480,20 @@ fn redact_assignment(line: &str, counts: &mut Counts) -> String {
     let leading_ws = value.len() - value.trim_start().len();
     bump(counts, separator_rule);
     format!("{}{MASK}", &line[..value_start + leading_ws])
+}
+
+/// Settings whose value is `user:password:host:port` (`rabbitmq=` in `/usbkey/config`, read by
+/// the headnode setup and by every agent that talks AMQP): the password is masked, the rest
+/// (who and where) is kept.
+fn redact_colon_credentials(name: &str, value: &str) -> Option<String> {
+    if !name.eq_ignore_ascii_case("rabbitmq") {
+        return None;
+    }
+    let parts: Vec<&str> = value.split(':').collect();
+    if parts.len() != 4 || parts[1].is_empty() || parts[1] == MASK {
+        return None;
+    }
+    Some(format!("{}:{MASK}:{}:{}", parts[0], parts[2], parts[3]))
 }
 
 /// `scheme://user:password@host` → `scheme://user:[REDACTED]@host`.
@@ -578,6 +598,17 @@ mod tests {
         assert!(out.contains("datacenter_name=us-east-1"));
         assert!(out.contains("adminui_admin_pw=[REDACTED]"));
         assert_eq!(counts.get(RULE_CONFIG), Some(&4));
+    }
+
+    #[test]
+    fn rabbitmq_credentials_in_usbkey_config() {
+        let (out, counts) =
+            run("rabbitmq=guest:Zx9-secret:10.99.99.20:5672\nrabbitmq_domain=local\n");
+        assert_eq!(
+            out,
+            "rabbitmq=guest:[REDACTED]:10.99.99.20:5672\nrabbitmq_domain=local\n"
+        );
+        assert_eq!(counts.get(RULE_CONFIG), Some(&1));
     }
 
     #[test]

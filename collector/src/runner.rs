@@ -27,7 +27,29 @@ pub const SKIPPED: &str = "skipped:";
 /// Where collected bytes go: exactly `size` bytes read from `data`, streamed (the redacted copy
 /// of an item is never held whole in memory).
 pub trait Sink {
-    fn store(&mut self, rel_path: &str, size: u64, data: &mut dyn Read) -> Result<Stored, String>;
+    fn store(
+        &mut self,
+        rel_path: &str,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<Stored, StoreError>;
+}
+
+/// Why an item could not be stored.
+#[derive(Debug, Clone)]
+pub enum StoreError {
+    /// This item only (e.g. its source ended early); the bundle is fine.
+    Item(String),
+    /// Writing the bundle failed (e.g. the file system is full): nothing more can be stored.
+    Bundle(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Item(e) | StoreError::Bundle(e) => f.write_str(e),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,16 +59,28 @@ pub struct Stored {
 }
 
 impl Sink for triton_bundle::BundleWriter {
-    fn store(&mut self, rel_path: &str, size: u64, data: &mut dyn Read) -> Result<Stored, String> {
-        let added = self
-            .add_reader(rel_path, size, data)
-            .map_err(|e| e.to_string())?;
+    fn store(
+        &mut self,
+        rel_path: &str,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<Stored, StoreError> {
+        let added = self.add_reader(rel_path, size, data).map_err(|e| {
+            let text = e.to_string();
+            if matches!(e, triton_bundle::BundleError::BadEntryName { .. })
+                || matches!(e, triton_bundle::BundleError::DuplicateEntry { .. })
+            {
+                StoreError::Item(text)
+            } else {
+                StoreError::Bundle(text)
+            }
+        })?;
         if added.short_by > 0 {
             // The entry is in the bundle, padded; say so rather than pass it off as the data.
-            return Err(format!(
+            return Err(StoreError::Item(format!(
                 "{rel_path}: {} of {size} bytes missing (padded with zeros)",
                 added.short_by
-            ));
+            )));
         }
         Ok(Stored {
             bytes: added.bytes,
@@ -93,6 +127,8 @@ pub struct Runner<'a> {
     /// What slicing read, for the manifest and `-v`.
     pub slicing: SliceTally,
     pub items: Vec<Item>,
+    /// The error that made the bundle unwritable, once one did: collection stops there.
+    bundle_error: Option<String>,
 }
 
 /// Totals over the files cut to the window.
@@ -148,7 +184,13 @@ impl<'a> Runner<'a> {
             window: None,
             slicing: SliceTally::default(),
             items: Vec::new(),
+            bundle_error: None,
         }
+    }
+
+    /// The first error writing the bundle, if writing it failed (e.g. a full file system).
+    pub fn bundle_error(&self) -> Option<&str> {
+        self.bundle_error.as_deref()
     }
 
     /// Fits everything stored from now on into the free space `guard` watches.
@@ -203,6 +245,9 @@ impl<'a> Runner<'a> {
         }
         if Instant::now() >= self.limits.deadline {
             return Some("not collected: overall deadline reached".to_string());
+        }
+        if let Some(e) = &self.bundle_error {
+            return Some(format!("not collected: writing the bundle failed ({e})"));
         }
         if let Some(reason) = self.space.as_ref().and_then(SpaceGuard::stop_reason) {
             return Some(reason);
@@ -585,7 +630,12 @@ impl<'a> Runner<'a> {
                 item.bytes = stored.bytes;
                 item.sha256 = Some(stored.sha256);
             }
-            Err(e) => item.error = Some(format!("could not store in the bundle: {e}")),
+            Err(e) => {
+                if let StoreError::Bundle(text) = &e {
+                    self.bundle_error.get_or_insert_with(|| text.clone());
+                }
+                item.error = Some(format!("could not store in the bundle: {e}"));
+            }
         }
     }
 }
@@ -720,8 +770,10 @@ fn read_tail(
         file.seek(SeekFrom::Start(skipped))
             .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
     }
+    // What the file held when it was opened: a log still being written is not chased (the
+    // bytes stay consistent with `original_bytes`), and one cut short meanwhile ends early.
     let mut data = Vec::with_capacity(size.min(cap) as usize);
-    file.take(cap)
+    file.take(size.min(cap))
         .read_to_end(&mut data)
         .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
     let mut origin = None;
@@ -765,9 +817,10 @@ mod tests {
             rel_path: &str,
             size: u64,
             data: &mut dyn Read,
-        ) -> Result<Stored, String> {
+        ) -> Result<Stored, StoreError> {
             let mut bytes = Vec::new();
-            data.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            data.read_to_end(&mut bytes)
+                .map_err(|e| StoreError::Item(e.to_string()))?;
             assert_eq!(bytes.len() as u64, size, "{rel_path}: announced size");
             self.entries.insert(rel_path.to_string(), bytes);
             Ok(Stored {
@@ -951,6 +1004,35 @@ mod tests {
             let original = original_line_of(&item, n as u64 + 1);
             assert_eq!(text.lines().nth(original as usize - 1), Some(line));
         }
+    }
+
+    #[test]
+    fn a_file_growing_or_shrinking_while_read_gives_what_it_held_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("growing.log");
+        std::fs::write(&path, "line 1\nline 2\n").expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        let size = file.metadata().expect("meta").len();
+        // The writer goes on after the open.
+        std::fs::write(&path, "line 1\nline 2\nline 3 written later\n").expect("append");
+        let read = read_tail(file, size, "/growing.log", 1 << 20).expect("read");
+        assert_eq!(read.data, b"line 1\nline 2\n");
+        assert_eq!(read.original, size);
+        assert!(!read.truncated);
+
+        // Cut short (copytruncate) after the open: what is left, no error, no panic.
+        let file = std::fs::File::open(&path).expect("open");
+        let size = file.metadata().expect("meta").len();
+        std::fs::write(&path, "").expect("truncate");
+        let read = read_tail(file, size, "/growing.log", 1 << 20).expect("read");
+        assert!(read.data.is_empty());
+
+        // Removed after the open: the open file is still read whole.
+        std::fs::write(&path, "kept\n").expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        std::fs::remove_file(&path).expect("rm");
+        let read = read_tail(file, 5, "/growing.log", 1 << 20).expect("read");
+        assert_eq!(read.data, b"kept\n");
     }
 
     #[test]

@@ -391,9 +391,20 @@ pub fn for_job(job: &Job, era: Era) -> Vec<LadderRow> {
             .map(|t| (t.name.clone(), t.timeout))
             .collect()
     };
+    // Lookups by name: a job may carry thousands of tasks, and every step below asks by name.
+    let mut result_of: std::collections::HashMap<&str, &crate::parsers::job::TaskResult> =
+        std::collections::HashMap::new();
+    for r in &job.chain_results {
+        if let Some(name) = r.name.as_deref() {
+            // The first result of a name, as a search from the start would find.
+            result_of.entry(name).or_insert(r);
+        }
+    }
+    let mut listed: std::collections::HashSet<String> =
+        chain.iter().map(|(n, _)| n.clone()).collect();
     for r in &job.chain_results {
         if let Some(name) = &r.name {
-            if !chain.iter().any(|(n, _)| n == name) {
+            if listed.insert(name.clone()) {
                 chain.push((name.clone(), None));
             }
         }
@@ -401,19 +412,13 @@ pub fn for_job(job: &Job, era: Era) -> Vec<LadderRow> {
     if job.chain.is_empty() {
         // Trimmed job: the era's chain is a guess; a task listed before the last task that ran but
         // absent from the results was not part of this exact version.
-        let last_ran = chain.iter().rposition(|(n, _)| {
-            job.chain_results
-                .iter()
-                .any(|r| r.name.as_deref() == Some(n.as_str()))
-        });
+        let last_ran = chain
+            .iter()
+            .rposition(|(n, _)| result_of.contains_key(n.as_str()));
         if let Some(last) = last_ran {
             let mut index = 0;
             chain.retain(|(n, _)| {
-                let keep = index > last
-                    || job
-                        .chain_results
-                        .iter()
-                        .any(|r| r.name.as_deref() == Some(n.as_str()));
+                let keep = index > last || result_of.contains_key(n.as_str());
                 index += 1;
                 keep
             });
@@ -426,10 +431,7 @@ pub fn for_job(job: &Job, era: Era) -> Vec<LadderRow> {
             .map(|(_, t)| *t)
     };
     let cell = |name: &str, timeout: Option<f64>| {
-        let result = job
-            .chain_results
-            .iter()
-            .find(|r| r.name.as_deref() == Some(name));
+        let result = result_of.get(name).copied();
         let status = match result {
             Some(r) if r.error.is_error() => StepStatus::Failed,
             Some(_) => StepStatus::Done,

@@ -298,7 +298,7 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
         facts.inputs.push(InputSummary {
             name: obs.input.clone(),
             kind: obs.input_kind.clone(),
-            entries: obs.entries.len(),
+            entries: obs.entry_count,
             manifest: obs.manifest.is_some(),
             collector: obs.manifest.as_ref().map(|m| m.collector.clone()),
             complete: obs.manifest.as_ref().map(|m| m.complete),

@@ -125,7 +125,7 @@ pub fn read_input(
             }
             obs.warnings.extend(summary.warnings);
         }
-        Err(e) if obs.entries.is_empty() => return Err(fail(e.to_string())),
+        Err(e) if obs.entry_count == 0 => return Err(fail(e.to_string())),
         Err(e) => obs.warnings.push(format!("reading stopped early: {e}")),
     }
     apply_manifest(&mut obs);

@@ -56,6 +56,10 @@ pub struct ZoneSvcLog {
     pub log: SvcLog,
 }
 
+/// Entries of no known kind remembered one by one; past this they are only counted (an archive
+/// of a million unknown files must not hold a million places in memory).
+pub const MAX_IGNORED_SEEN: usize = 10_000;
+
 /// One entry seen, whatever it was.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntrySeen {
@@ -90,7 +94,10 @@ pub struct Observations {
     pub markers: Vec<Located<(String, String)>>,
     pub command_errors: Vec<Located<String>>,
     pub extents: Vec<LogExtent>,
+    /// Entries of a known kind, and the first [`MAX_IGNORED_SEEN`] of the others.
     pub entries: Vec<EntrySeen>,
+    /// Every entry read, whatever its kind.
+    pub entry_count: usize,
     /// Parse problems and skipped entries, with file and line.
     pub warnings: Vec<String>,
 }

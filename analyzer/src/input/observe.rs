@@ -21,6 +21,12 @@ const MAX_WHOLE: u64 = 64 * 1024 * 1024;
 const MAX_KEPT_RECORDS: u64 = 20_000;
 /// Largest decompressed size of a `.gz` entry.
 const MAX_GUNZIP: u64 = 4 * 1024 * 1024 * 1024;
+/// A `.gz` entry may inflate to this many times its compressed size (logs compress 10-30×)…
+const MAX_GUNZIP_RATIO: u64 = 250;
+/// …or to this much, whichever is more (small files of repetitive text compress very well).
+const MIN_GUNZIP_ALLOWANCE: u64 = 16 * 1024 * 1024;
+/// gzip inside gzip inside gzip is read; deeper nesting is only a bomb's trick.
+const MAX_GZIP_LAYERS: u32 = 3;
 
 /// Messages worth keeping at any level (the guide's and reference's signatures).
 /// (`Successfully created VM <uuid>` is not one: VM.js prints it to stderr only, so it shows in
@@ -128,6 +134,21 @@ pub fn observe_entry(
     size: u64,
     reader: &mut dyn Read,
 ) {
+    let allowance = size
+        .saturating_mul(MAX_GUNZIP_RATIO)
+        .clamp(MIN_GUNZIP_ALLOWANCE, MAX_GUNZIP);
+    observe_layer(obs, place, info, size, reader, (0, allowance));
+}
+
+/// [`observe_entry`] inside `layers.0` gzip layers, each allowed to inflate to `layers.1` bytes.
+fn observe_layer(
+    obs: &mut Observations,
+    place: Place,
+    info: &PathInfo,
+    size: u64,
+    reader: &mut dyn Read,
+    layers: (u32, u64),
+) {
     let mut head = Vec::with_capacity(HEAD_BYTES.min(size as usize + 1));
     if let Err(e) = reader.take(HEAD_BYTES as u64).read_to_end(&mut head) {
         obs.warnings
@@ -135,15 +156,31 @@ pub fn observe_entry(
         return;
     }
     if head.starts_with(&[0x1f, 0x8b]) {
-        // A gzip-compressed log (rotated `.gz`, hand-compressed file): read through it.
+        // A gzip-compressed log (rotated `.gz`, hand-compressed file): read through it, within
+        // a bound on how much it may inflate (a decompression bomb must not cost minutes).
+        let (depth, allowance) = layers;
+        if depth >= MAX_GZIP_LAYERS {
+            obs.warnings.push(format!(
+                "{}: gzip nested more than {MAX_GZIP_LAYERS} deep: not read",
+                place.entry
+            ));
+            return;
+        }
         let chained = head.as_slice().chain(reader);
-        let mut gz = flate2::read::MultiGzDecoder::new(chained).take(MAX_GUNZIP);
+        let mut gz = flate2::read::MultiGzDecoder::new(chained).take(allowance);
+        let entry = place.entry.clone();
         let mut place = place;
         place.entry = place.entry.trim_end_matches(".gz").to_string();
         if let Some(p) = place.host_path.as_mut() {
             *p = p.trim_end_matches(".gz").to_string();
         }
-        observe_entry(obs, place, info, size, &mut gz);
+        observe_layer(obs, place, info, size, &mut gz, (depth + 1, allowance));
+        if gz.limit() == 0 && gz.into_inner().read(&mut [0u8; 1]).is_ok_and(|n| n > 0) {
+            obs.warnings.push(format!(
+                "{entry}: decompressed data larger than {allowance} bytes ({MAX_GUNZIP_RATIO}× \
+                 its compressed size, at least {MIN_GUNZIP_ALLOWANCE}): the rest was not read"
+            ));
+        }
         return;
     }
     let name = place
@@ -157,11 +194,15 @@ pub fn observe_entry(
         None if head.contains(&0) => SourceKind::Ignored,
         None => by_content(&name, &String::from_utf8_lossy(&head)),
     };
-    obs.entries.push(EntrySeen {
-        place: place.clone(),
-        kind: kind.label(),
-        size,
-    });
+    obs.entry_count += 1;
+    let ignored = matches!(kind, SourceKind::Ignored);
+    if !ignored || obs.entries.len() < super::observations::MAX_IGNORED_SEEN {
+        obs.entries.push(EntrySeen {
+            place: place.clone(),
+            kind: kind.label(),
+            size,
+        });
+    }
     let mut full = BufReader::new(head.as_slice().chain(reader));
     let result = match kind {
         SourceKind::Ignored | SourceKind::BundleFormat => Ok(()),
@@ -340,6 +381,8 @@ fn observe_json(
                 }),
                 Err(e) => obs.warnings.push(format!("{}:{line}: {e}", place.entry)),
             }
+        } else if let Some(why) = job::unreadable_job(v) {
+            obs.warnings.push(format!("{}:{line}: {why}", place.entry));
         } else if imgadm::is_image_info(v) {
             if let Some(img) = imgadm::from_json(v) {
                 obs.images.push(Located {

@@ -282,11 +282,64 @@ pub fn is_job(value: &Value) -> bool {
         && value.get("uuid").is_some_and(Value::is_string)
 }
 
+/// For an object that has a job's shape (`chain_results`, or `chain` with `execution`) but is
+/// not readable as one, why not: such a file must be named in the report, not silently ignored.
+pub fn unreadable_job(value: &Value) -> Option<String> {
+    let object = value.as_object()?;
+    let shaped = object.contains_key("chain_results")
+        || (object.contains_key("chain") && object.contains_key("execution"));
+    if !shaped || is_job(value) {
+        return None;
+    }
+    let kind = |v: Option<&Value>| match v {
+        None => "missing",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(_)) => "a number",
+        Some(Value::String(_)) => "a string",
+        Some(Value::Array(_)) => "an array",
+        Some(Value::Object(_)) => "an object",
+    };
+    let mut problems = Vec::new();
+    if !object.get("chain_results").is_some_and(Value::is_array) {
+        problems.push(format!(
+            "`chain_results` is {} (an array expected)",
+            kind(object.get("chain_results"))
+        ));
+    }
+    if !object.get("uuid").is_some_and(Value::is_string) {
+        problems.push(format!(
+            "`uuid` is {} (a string expected)",
+            kind(object.get("uuid"))
+        ));
+    }
+    Some(format!(
+        "looks like a workflow job but cannot be read: {}",
+        problems.join(", ")
+    ))
+}
+
 /// Whether a JSON value is a list of jobs (`/vms/<uuid>/jobs`).
 pub fn is_job_list(value: &Value) -> bool {
     value
         .as_array()
         .is_some_and(|a| !a.is_empty() && a.iter().all(is_job))
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn a_job_with_wrong_types_is_named_not_ignored() {
+        let bad = serde_json::json!({"uuid": 5, "chain_results": "x", "execution": "failed"});
+        let why = unreadable_job(&bad).expect("job-shaped");
+        assert!(why.contains("`chain_results` is a string"), "{why}");
+        assert!(why.contains("`uuid` is a number"), "{why}");
+        let good = serde_json::json!({"uuid": "u", "chain_results": []});
+        assert_eq!(unreadable_job(&good), None);
+        assert_eq!(unreadable_job(&serde_json::json!({"uuid": "vm"})), None);
+    }
 }
 
 fn str_field(value: &Value, key: &str) -> Option<String> {

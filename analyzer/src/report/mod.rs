@@ -1,9 +1,10 @@
 //! Report sinks over the same [`model::Report`]: markdown for tickets, JSON for tools
-//! (schema in `docs/report-json.md`).
+//! (schema in `docs/report-json.md`), one self-contained HTML file for a browser.
 
 pub mod collection;
 pub mod escape;
 pub mod fleet;
+pub mod html;
 pub mod markdown;
 pub mod model;
 
@@ -14,12 +15,14 @@ pub use model::{build, Report, Scope};
 pub enum Format {
     Markdown,
     Json,
+    Html,
 }
 
 /// Renders a report.
 pub fn render(report: &Report, format: Format) -> String {
     match format {
         Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
         Format::Json => {
             let mut text = serde_json::to_string_pretty(report)
                 .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -199,6 +199,13 @@ fn unsafe_and_special_entries_are_skipped_and_listed() {
         Some("ok.txt"),
         b"",
     );
+    raw_member(
+        &mut tar_bytes,
+        b"a/..\\..\\z",
+        tar::EntryType::Regular,
+        None,
+        b"escape on Windows",
+    );
     raw_member(&mut tar_bytes, b"pipe", tar::EntryType::Fifo, None, b"");
     raw_member(&mut tar_bytes, b"dev", tar::EntryType::Char, None, b"");
     raw_member(
@@ -227,6 +234,7 @@ fn unsafe_and_special_entries_are_skipped_and_listed() {
             ("a/../../y", "unsafe name: contains '..'"),
             ("link", "symbolic link"),
             ("hard", "hard link"),
+            ("a/..\\..\\z", "unsafe name: contains '..'"),
             ("pipe", "fifo"),
             ("dev", "character device"),
         ]

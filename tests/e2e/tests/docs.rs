@@ -42,7 +42,11 @@ fn examples(file: &Path) -> Vec<Example> {
             (None, _) => {}
         }
     }
-    assert!(current.is_none(), "{}: unclosed console block", file.display());
+    assert!(
+        current.is_none(),
+        "{}: unclosed console block",
+        file.display()
+    );
     out
 }
 
@@ -68,11 +72,9 @@ fn every_console_example_in_the_docs_runs() {
         .chain([simulator()])
         .filter_map(|p| p.parent().map(Path::to_path_buf))
         .collect();
-    let path = std::env::join_paths(
-        bin_dirs
-            .into_iter()
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(bin_dirs.into_iter().chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
     .expect("PATH");
     let mut ran = 0;
     for file in documentation() {

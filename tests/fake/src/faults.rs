@@ -14,6 +14,12 @@ pub enum Action {
     Flood,
     /// Answer with this failure instead.
     Fail(Reply),
+    /// Ignore SIGTERM (and have a child that ignores it, its pid written to the file), sleep
+    /// this long, then answer normally.
+    IgnoreTerm {
+        sleep: Duration,
+        pid_file: Option<String>,
+    },
 }
 
 /// The first fault of `host` matching this command line, if any.
@@ -25,14 +31,45 @@ pub fn find(host: &Host, command: &str, args: &[String]) -> Option<Action> {
     Some(match &fault.kind {
         FaultKind::Hang { seconds } => Action::Hang(Duration::from_secs(*seconds)),
         FaultKind::Flood => Action::Flood,
-        FaultKind::Fail { status, stderr } => {
+        FaultKind::Fail {
+            status,
+            stdout,
+            stderr,
+        } => {
             let mut text = stderr.clone();
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
-            Action::Fail(Reply::error(*status, text))
+            let mut reply = Reply::error(*status, text);
+            reply.stdout = stdout.clone().into_bytes();
+            Action::Fail(reply)
         }
+        FaultKind::IgnoreTerm { seconds, pid_file } => Action::IgnoreTerm {
+            sleep: Duration::from_secs(*seconds),
+            pid_file: pid_file.clone(),
+        },
     })
+}
+
+/// Makes this process deaf to SIGTERM, starts a `sleep` child that inherits the deafness and
+/// writes its pid to `pid_file`, then sleeps `duration`. Failing to start the child is not an
+/// error: the process itself still ignores SIGTERM.
+pub fn ignore_term(duration: Duration, pid_file: Option<&str>) {
+    #[cfg(unix)]
+    // SAFETY: setting one signal's disposition to "ignore"; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
+    let child = std::process::Command::new("sleep")
+        .arg(duration.as_secs().to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let (Ok(child), Some(path)) = (&child, pid_file) {
+        let _ = std::fs::write(path, format!("{}\n", child.id()));
+    }
+    std::thread::sleep(duration);
 }
 
 /// Writes the reply's stdout (or a filler line when it has none) endlessly. Returns the status a

@@ -70,6 +70,9 @@ pub fn run(command: &str, args: &[String]) -> i32 {
     if let Some(faults::Action::Hang(duration)) = fault {
         std::thread::sleep(duration);
     }
+    if let Some(faults::Action::IgnoreTerm { sleep, pid_file }) = &fault {
+        faults::ignore_term(*sleep, pid_file.as_deref());
+    }
     let reply = commands::dispatch(&sim, command, args);
     if let Some(faults::Action::Flood) = fault {
         return faults::flood(&reply);

@@ -148,8 +148,21 @@ pub enum FaultKind {
     Hang { seconds: u64 },
     /// Writes output endlessly.
     Flood,
-    /// Exits with this status after printing `stderr`.
-    Fail { status: i32, stderr: String },
+    /// Exits with this status after printing `stdout` (an error body, default none) and
+    /// `stderr`.
+    Fail {
+        status: i32,
+        #[serde(default)]
+        stdout: String,
+        stderr: String,
+    },
+    /// Ignores SIGTERM, starts a child that ignores it too (its pid written to `pid_file`
+    /// when given), and sleeps this long before answering: only SIGKILL stops it.
+    IgnoreTerm {
+        seconds: u64,
+        #[serde(default)]
+        pid_file: Option<String>,
+    },
 }
 
 /// What the headnode's API wrappers (`sdc-vmapi`, `sdc-workflow`, `sdc-cnapi`, `sdc-imgapi`,

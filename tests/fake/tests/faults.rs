@@ -24,7 +24,11 @@ fn fail_fault_replaces_the_answer_only_for_matching_args() {
         s.compute_nodes[0].faults.push(fault(
             "zpool",
             "history",
-            FaultKind::Fail { status: 1, stderr },
+            FaultKind::Fail {
+                status: 1,
+                stdout: String::new(),
+                stderr,
+            },
         ));
     });
     let out = dc.run("zpool", &["history"], Some(CN1));
@@ -37,6 +41,58 @@ fn fail_fault_replaces_the_answer_only_for_matching_args() {
         Some(0)
     );
     assert_eq!(dc.run("zpool", &["history"], None).status.code(), Some(0));
+}
+
+#[test]
+fn fail_fault_can_print_an_error_body() {
+    let dc = Dc::with(|s| {
+        s.headnode.faults.push(fault(
+            "svcs",
+            "",
+            FaultKind::Fail {
+                status: 3,
+                stdout: "partial listing\n".into(),
+                stderr: "svcs: repository unavailable".into(),
+            },
+        ));
+    });
+    let out = dc.run("svcs", &["-xv"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "partial listing\n");
+    assert_eq!(stderr(&out), "svcs: repository unavailable\n");
+}
+
+#[test]
+fn ignore_term_fault_survives_sigterm_with_its_child() {
+    let dc = Dc::with(|s| {
+        s.headnode.faults.push(fault(
+            "zpool",
+            "",
+            FaultKind::IgnoreTerm {
+                seconds: 3,
+                pid_file: None,
+            },
+        ));
+    });
+    let mut child = Command::new(exe())
+        .args(["zpool", "status"])
+        .env("TRITON_SIM_DIR", dc.dir())
+        .env_remove("TRITON_SIM_HOST")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sending SIGTERM to the child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "SIGTERM was not ignored"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! baseline datacenter: a headnode with its core zones, compute nodes with customer VMs, other
 //! provisions running at the same time and hours of background log chatter. The result is a
 //! directory with one file tree per host, the state the fake commands answer from
-//! (`sim/state.json`) and the ground truth (`expected.json`). Everything derives from the seed, so
+//! (`sim/state.json`) and the ground truth (`expected.json`; the secrets planted for redaction
+//! tests are listed in `sim/secrets.json`, see [`secrets`]). Everything derives from the seed, so
 //! the same seed always gives a byte-identical tree.
 
 pub mod actions;
@@ -22,6 +23,7 @@ pub mod provision;
 pub mod render;
 pub mod rng;
 pub mod scenarios;
+pub mod secrets;
 pub mod workflow;
 pub mod world;
 pub mod zonefiles;
@@ -77,7 +79,9 @@ pub fn create(opts: &CreateOptions) -> anyhow::Result<Summary> {
     (scenario.tell)(&mut world, &timing, opts.variant.as_deref())
         .with_context(|| format!("scenario {}", scenario.name))?;
     hostfiles::add(&mut world);
-    render::write(world, &opts.out)
+    let summary = render::write(world, &opts.out)?;
+    secrets::plant(&opts.out, opts.seed).context("planting secrets")?;
+    Ok(summary)
 }
 
 /// Installs `DIR/bin` wrappers and `DIR/env.sh` pointing at the `triton-fake` binary that sits

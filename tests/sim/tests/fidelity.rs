@@ -23,6 +23,11 @@ use support::{generate, is_uuid, Generated};
 /// compressed by hand), `{rest}` (anything below a directory VM.js archives wholesale).
 const HN_PATHS: &[(&str, &str)] = &[
     ("usbkey/config", "§7"),
+    // CloudAPI's SAPI-rendered configuration: sdc-cloudapi `sapi_manifests/cloudapi/manifest.json`.
+    (
+        "zones/{uuid}/root/opt/smartdc/cloudapi/etc/cloudapi.cfg",
+        "cloudapi manifest.json",
+    ),
     ("etc/zones/index", "§7 (index-like list for vmadm lookup)"),
     ("etc/zones/{uuid}.xml", "§7"),
     (

@@ -1,0 +1,922 @@
+//! The HTML report: one self-contained file (inline CSS, a few lines of inline script for the
+//! timeline's host filter, no external asset) with the markdown report's content, for reading in
+//! a browser offline. The task chart is drawn as inline SVG from the job's task times.
+//!
+//! Every piece of text from the input goes through [`escape`]; the document is kept well-formed
+//! (every element closed, void elements self-closed, only XML's predefined entities) so that a
+//! strict XML parser can check it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::model::{ProvisionReport, Report};
+use crate::facts::clock::ClockOffset;
+use crate::facts::ladder::StepStatus;
+use crate::facts::timeline::{JoinKeys, TimelineEntry};
+use crate::parsers::time::parse_iso;
+use crate::rules::{Evidence, Finding};
+
+/// Most characters of one evidence excerpt shown (as in the markdown report).
+const EXCERPT_MAX: usize = 4000;
+
+/// Most input warnings listed in the appendix.
+const INPUT_WARNINGS_MAX: usize = 50;
+
+/// Escapes text for an HTML element or a quoted attribute. Control characters other than tab and
+/// newline become U+FFFD: they have no business in a report and are not allowed in XML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `<code>` around escaped text.
+fn code(text: &str) -> String {
+    format!("<code>{}</code>", escape(text))
+}
+
+fn opt_code(v: &Option<String>) -> String {
+    v.as_deref().map(code).unwrap_or_else(|| "—".to_string())
+}
+
+/// Renders the whole report, in the markdown report's order: the answer first (summary), then
+/// one section per provision, then what the collection lacks, then the appendix.
+pub fn render(r: &Report) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    out.push_str(
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
+         <title>Triton provision analysis</title>\n<style>",
+    );
+    out.push_str(STYLE);
+    out.push_str("</style>\n</head>\n<body>\n<main>\n");
+    let _ = writeln!(out, "<h1>Triton provision analysis</h1>");
+    let _ = writeln!(out, "<p class=\"inputs\">{}</p>", inputs_line(r));
+    summary(&mut out, r);
+    if r.provisions.len() > 1 {
+        fleet_summary(&mut out, r);
+    }
+    if !r.provisions.is_empty() {
+        let _ = writeln!(out, "<h2>Provisions</h2>");
+    }
+    for (index, p) in r.provisions.iter().enumerate() {
+        let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
+        provision_section(&mut out, index, p, &findings, &r.clock_offsets);
+    }
+    coverage_warnings(&mut out, r);
+    missing(&mut out, r);
+    let _ = writeln!(out, "<h2>Appendix</h2>");
+    inputs_table(&mut out, r);
+    not_applicable(&mut out, r);
+    skipped_rules(&mut out, r);
+    input_warnings(&mut out, r);
+    out.push_str("</main>\n<script>");
+    out.push_str(SCRIPT);
+    out.push_str("</script>\n</body>\n</html>\n");
+    out
+}
+
+/// The anchor of a provision's section.
+fn anchor(index: usize) -> String {
+    format!("provision-{}", index + 1)
+}
+
+fn inputs_line(r: &Report) -> String {
+    let mut named: Vec<String> = r
+        .inputs
+        .iter()
+        .take(3)
+        .map(|i| {
+            let state = match (i.complete, i.manifest) {
+                (Some(true), _) => "complete",
+                (Some(false), _) => "<strong>incomplete</strong>",
+                (None, true) => "manifest",
+                (None, false) => "no manifest",
+            };
+            format!("{} ({}, {state})", code(&i.name), escape(&i.kind))
+        })
+        .collect();
+    if r.inputs.len() > 3 {
+        named.push(format!("{} more", r.inputs.len() - 3));
+    }
+    if !r.unreadable.is_empty() {
+        named.push(format!(
+            "<strong>{} unreadable</strong>",
+            r.unreadable.len()
+        ));
+    }
+    let mut line = format!(
+        "{} {} over {}",
+        escape(r.tool),
+        escape(r.version),
+        if named.is_empty() {
+            "no readable input".to_string()
+        } else {
+            named.join(", ")
+        }
+    );
+    if !r.hosts.is_empty() {
+        let _ = write!(
+            line,
+            ", {} host{}",
+            r.hosts.len(),
+            if r.hosts.len() == 1 { "" } else { "s" }
+        );
+    }
+    if let Some((a, b)) = &r.window {
+        let _ = write!(line, ", data from {} to {}", code(a), code(b));
+    }
+    line.push('.');
+    line
+}
+
+fn summary(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "<h2 id=\"summary\">Summary</h2>");
+    if r.provisions.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>No provision found in the input (no provision job, no refused <code>POST /vms</code>).</p>"
+        );
+        return;
+    }
+    out.push_str(
+        "<table class=\"summary\">\n<thead><tr><th>VM</th><th>brand</th><th>job</th>\
+         <th>workflow</th><th>result</th><th>furthest step</th><th>diagnosis</th>\
+         <th>confidence</th></tr></thead>\n<tbody>\n",
+    );
+    for (index, p) in r.provisions.iter().enumerate() {
+        let vm = p.vm_uuid.as_deref().unwrap_or(&p.id);
+        let _ = writeln!(
+            out,
+            "<tr class=\"result-{}\"><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td><code class=\"key\">{}</code></td>\
+             <td>{}</td></tr>",
+            escape(p.result),
+            anchor(index),
+            code(vm),
+            p.brand.as_deref().map(escape).unwrap_or_else(|| "—".into()),
+            opt_code(&p.job_uuid),
+            p.workflow
+                .as_deref()
+                .map(escape)
+                .unwrap_or_else(|| "no job".into()),
+            escape(p.result),
+            p.furthest_step
+                .as_deref()
+                .map(escape)
+                .unwrap_or_else(|| "—".into()),
+            escape(p.diagnosis.key),
+            escape(p.diagnosis.confidence.label()),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn fleet_summary(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "<h3>Across all inputs</h3>\n<ul>");
+    for g in &r.fleet {
+        let on = if g.servers.is_empty() {
+            String::new()
+        } else {
+            let servers: Vec<String> = g.servers.iter().map(|s| code(s)).collect();
+            format!(" on CN {}", servers.join(", "))
+        };
+        let error = if g.error.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", escape(&g.error))
+        };
+        let _ = writeln!(
+            out,
+            "<li>{} of {} provisions: {}{error}{on}</li>",
+            g.count,
+            g.of,
+            code(g.key)
+        );
+    }
+    out.push_str("</ul>\n");
+}
+
+fn provision_title(p: &ProvisionReport) -> String {
+    match (&p.vm_uuid, &p.job_uuid) {
+        (Some(vm), Some(job)) => format!("VM {} — job {}", code(vm), code(job)),
+        (Some(vm), None) => format!("VM {} — no job", code(vm)),
+        (None, Some(job)) => format!("job {}", code(job)),
+        (None, None) => format!("request {}", code(&p.id)),
+    }
+}
+
+fn provision_section(
+    out: &mut String,
+    index: usize,
+    p: &ProvisionReport,
+    findings: &[&Finding],
+    offsets: &[ClockOffset],
+) {
+    let _ = writeln!(
+        out,
+        "<section class=\"provision\" id=\"{}\">\n<h3>{}</h3>",
+        anchor(index),
+        provision_title(p)
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict confidence-{}\"><strong>{}</strong> ({}) — {}</p>",
+        escape(p.diagnosis.confidence.label()),
+        escape(p.diagnosis.key),
+        escape(p.diagnosis.confidence.label()),
+        escape(&p.diagnosis.summary)
+    );
+    let mut facts = vec![
+        format!("brand {}", opt_code(&p.brand)),
+        format!("workflow {} (era {})", opt_code(&p.workflow), escape(p.era)),
+        format!("result {}", escape(p.result)),
+        format!("server {}", opt_code(&p.server_uuid)),
+    ];
+    if let Some(r) = &p.request_id {
+        facts.push(format!("request id {}", code(r)));
+    }
+    if let Some(t) = &p.created_at {
+        facts.push(format!("created {}", code(t)));
+    }
+    let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
+    if !p.secondary.is_empty() {
+        let keys: Vec<String> = p.secondary.iter().map(|k| code(k)).collect();
+        let _ = writeln!(out, "<p>Also found: {}</p>", keys.join(", "));
+    }
+    ladder_table(out, p);
+    gantt(out, p);
+    evidence(out, findings);
+    if !p.other_jobs.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>Other jobs of this VM:</p>\n<pre>{}</pre>",
+            escape(&p.other_jobs.join("\n"))
+        );
+    }
+    timeline(out, index, p, offsets);
+    next_steps(out, findings);
+    let missing: Vec<&String> = findings.iter().flat_map(|f| f.missing.iter()).collect();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "<h4>What we could not see</h4>\n<ul>");
+        for m in missing {
+            let _ = writeln!(out, "<li>{}</li>", escape(m));
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn status_class(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Done | StepStatus::BeforeJob => "done",
+        StepStatus::Failed => "failed",
+        StepStatus::Partial => "partial",
+        StepStatus::NotReached => "not-reached",
+        StepStatus::NotInVersion => "not-in-version",
+    }
+}
+
+fn ladder_table(out: &mut String, p: &ProvisionReport) {
+    if p.ladder.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h4>How far it got</h4>\n<table class=\"ladder\">\n<thead><tr><th>guide step</th>\
+         <th>stage</th><th>status</th><th>tasks (duration / timeout)</th></tr></thead>\n<tbody>\n",
+    );
+    for row in &p.ladder {
+        let tasks: Vec<String> = row
+            .tasks
+            .iter()
+            .map(|t| {
+                let timing = match (t.duration_s, t.timeout_s) {
+                    (Some(d), Some(to)) => format!(
+                        " {d:.1} s / {to:.0} s ({:.0}%)",
+                        t.timeout_share().unwrap_or(0.0)
+                    ),
+                    (Some(d), None) => format!(" {d:.1} s"),
+                    (None, Some(to)) => format!(" — / {to:.0} s"),
+                    (None, None) => String::new(),
+                };
+                let mark = match t.status {
+                    StepStatus::Failed => " <strong class=\"failed\">failed</strong>",
+                    StepStatus::NotReached => " not run",
+                    _ => "",
+                };
+                format!("<div>{}{mark}{}</div>", code(&t.name), escape(&timing))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr class=\"step-{}\"><td>{}</td><td>{}</td><td class=\"status\">{}</td><td>{}</td></tr>",
+            status_class(row.status),
+            escape(&row.guide_steps),
+            escape(&row.title),
+            escape(row.status.label()),
+            if tasks.is_empty() {
+                "—".to_string()
+            } else {
+                tasks.concat()
+            }
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Layout of the task chart, in SVG user units.
+const CHART_LABEL_W: f64 = 230.0;
+const CHART_BARS_W: f64 = 740.0;
+const CHART_DURATION_W: f64 = 90.0;
+const CHART_ROW_H: f64 = 22.0;
+const CHART_AXIS_H: f64 = 24.0;
+const CHART_TICKS: usize = 5;
+
+/// The job's tasks as horizontal bars on one time axis; the failed task in red. Each bar carries
+/// a `<title>` (shown on hover) with the task's exact start and end.
+fn gantt(out: &mut String, p: &ProvisionReport) {
+    let spans: Vec<_> = p
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let start = parse_iso(&t.started_at)?.as_millisecond();
+            let end = parse_iso(&t.finished_at)?.as_millisecond();
+            Some((t, start, end.max(start)))
+        })
+        .collect();
+    let (Some(first), Some(last)) = (
+        spans.iter().map(|s| s.1).min(),
+        spans.iter().map(|s| s.2).max(),
+    ) else {
+        return;
+    };
+    let total_ms = (last - first).max(1) as f64;
+    let x_of = |ms: i64| CHART_LABEL_W + (ms - first) as f64 / total_ms * CHART_BARS_W;
+    let width = CHART_LABEL_W + CHART_BARS_W + CHART_DURATION_W;
+    let height = CHART_AXIS_H + CHART_ROW_H * spans.len() as f64 + 4.0;
+    let _ = writeln!(out, "<h4>Task durations</h4>");
+    let _ = writeln!(
+        out,
+        "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\">"
+    );
+    let _ = writeln!(
+        out,
+        "<title>Task durations of job {}</title>",
+        escape(p.job_uuid.as_deref().unwrap_or(&p.id))
+    );
+    for tick in 0..=CHART_TICKS {
+        let ms = first + (total_ms * tick as f64 / CHART_TICKS as f64) as i64;
+        let x = x_of(ms);
+        let label = jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%H:%M:%S").to_string())
+            .unwrap_or_default();
+        let anchor = match tick {
+            0 => "start",
+            t if t == CHART_TICKS => "end",
+            _ => "middle",
+        };
+        let _ = writeln!(
+            out,
+            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{height:.1}\"/>\
+             <text class=\"axis\" x=\"{x:.1}\" y=\"14\" text-anchor=\"{anchor}\">{label}</text>",
+            CHART_AXIS_H - 4.0
+        );
+    }
+    for (row, (t, start, end)) in spans.iter().enumerate() {
+        let y = CHART_AXIS_H + CHART_ROW_H * row as f64;
+        let x = x_of(*start);
+        let w = (x_of(*end) - x).max(2.0);
+        let seconds = (end - start) as f64 / 1000.0;
+        let class = if t.failed { "bar failed" } else { "bar done" };
+        let _ = writeln!(
+            out,
+            "<text class=\"task\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            CHART_LABEL_W - 8.0,
+            y + CHART_ROW_H * 0.68,
+            escape(&t.name)
+        );
+        let _ = writeln!(
+            out,
+            "<rect class=\"{class}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" \
+             rx=\"2\"><title>{}: {} to {} ({seconds:.1} s){}</title></rect>",
+            y + 4.0,
+            CHART_ROW_H - 8.0,
+            escape(&t.name),
+            escape(&t.started_at),
+            escape(&t.finished_at),
+            if t.failed { ", failed" } else { "" }
+        );
+        let _ = writeln!(
+            out,
+            "<text class=\"duration\" x=\"{:.1}\" y=\"{:.1}\">{seconds:.1} s</text>",
+            x + w + 6.0,
+            y + CHART_ROW_H * 0.68
+        );
+    }
+    out.push_str("</svg>\n");
+}
+
+/// Where an excerpt is from as its host has it (host, path and line, command or API object, time).
+fn place_label(e: &Evidence) -> String {
+    let mut parts = Vec::new();
+    if let Some(host) = &e.place.host {
+        parts.push(format!("host {}", code(host)));
+    }
+    let original_line = e.line_in_bundle.and(e.line);
+    if let Some(path) = &e.place.host_path {
+        match original_line {
+            Some(line) => parts.push(code(&format!("{path}:{line}"))),
+            None => parts.push(code(path)),
+        }
+    } else if let Some(cmd) = &e.place.command {
+        parts.push(format!("command {}", code(cmd)));
+    } else if let Some(api) = &e.place.api {
+        parts.push(format!("API {}", code(api)));
+    }
+    if let Some(t) = &e.time {
+        parts.push(format!("at {}", code(t)));
+    }
+    parts.join(" ")
+}
+
+/// Where the excerpt is in the input, for opening it there.
+fn input_label(e: &Evidence) -> String {
+    let line = e
+        .line_in_bundle
+        .or(e.line)
+        .map(|l| format!(":{l}"))
+        .unwrap_or_default();
+    let mut label = format!(
+        "in {} {}",
+        code(&e.place.input),
+        code(&format!("{}{line}", e.place.entry))
+    );
+    if let Some(offset) = e.original_offset_start {
+        let _ = write!(label, " (line counted from byte {offset} of the original)");
+    }
+    label
+}
+
+fn evidence(out: &mut String, findings: &[&Finding]) {
+    let _ = writeln!(out, "<h4>Evidence</h4>");
+    let mut any = false;
+    for f in findings {
+        if f.evidence.is_empty() {
+            continue;
+        }
+        any = true;
+        if findings.len() > 1 {
+            let _ = writeln!(out, "<p>For {}:</p>", code(f.key));
+        }
+        for e in &f.evidence {
+            let excerpt = crate::parsers::clip(&e.excerpt, EXCERPT_MAX);
+            let _ = writeln!(
+                out,
+                "<div class=\"evidence\"><p><strong>{}</strong> — <span class=\"place\">{}</span>\
+                 <br/><span class=\"input\">{}</span></p><pre>{}</pre></div>",
+                escape(&e.note),
+                place_label(e),
+                input_label(e),
+                escape(&excerpt)
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(out, "<p>No evidence excerpts.</p>");
+    }
+}
+
+fn joined_on_line(keys: &JoinKeys) -> String {
+    let list = |ids: &[String]| ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if let Some(vm) = &keys.vm_uuid {
+        parts.push(format!("VM {}", code(vm)));
+    }
+    if let Some(job) = &keys.job_uuid {
+        parts.push(format!("job {}", code(job)));
+    }
+    match keys.request_ids.len() {
+        0 => {}
+        1 => parts.push(format!("request id {}", list(&keys.request_ids))),
+        _ => parts.push(format!("request ids {}", list(&keys.request_ids))),
+    }
+    match keys.task_ids.len() {
+        0 => {}
+        1 => parts.push(format!("CNAPI task {}", list(&keys.task_ids))),
+        _ => parts.push(format!("CNAPI tasks {}", list(&keys.task_ids))),
+    }
+    if parts.is_empty() {
+        "Joined on nothing: the provision names no id.".to_string()
+    } else {
+        format!("Joined on {}.", parts.join(", "))
+    }
+}
+
+/// The `data-host` value of timeline rows without a host (job tasks, API objects).
+const NO_HOST: &str = "-";
+
+/// The timeline as a table, filterable by host with a `<select>` (see [`SCRIPT`]). Times are in
+/// headnode time when the host's clock offset is known, with the host's own time beside them.
+fn timeline(out: &mut String, index: usize, p: &ProvisionReport, offsets: &[ClockOffset]) {
+    if p.timeline.is_empty() {
+        return;
+    }
+    let table_id = format!("{}-timeline", anchor(index));
+    let _ = writeln!(
+        out,
+        "<h4>Timeline (job tasks and log records about this provision)</h4>\n<p>{}</p>",
+        joined_on_line(&p.joined_on)
+    );
+    let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &p.timeline {
+        *hosts
+            .entry(e.place.host.as_deref().unwrap_or(NO_HOST))
+            .or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"filter\"><label>Host: <select class=\"host-filter\" data-table=\"{table_id}\">\
+         <option value=\"\">all hosts ({} entries)</option>",
+        p.timeline.len()
+    );
+    for (host, count) in &hosts {
+        let label = if *host == NO_HOST {
+            "no host (job, API objects)".to_string()
+        } else if p.server_uuid.as_deref() == Some(*host) {
+            format!("{host} (the VM's server)")
+        } else {
+            host.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "<option value=\"{}\">{} ({count})</option>",
+            escape(host),
+            escape(&label)
+        );
+    }
+    out.push_str("</select></label></p>\n");
+    let corrected = p.timeline.iter().any(|e| e.clock_offset_ms.is_some());
+    let _ = writeln!(
+        out,
+        "<table class=\"timeline\" id=\"{table_id}\">\n<thead><tr><th>{}</th><th>host</th>\
+         <th>level</th><th>source</th><th>message (and where it is)</th></tr></thead>\n<tbody>",
+        if corrected {
+            "time (headnode clock)"
+        } else {
+            "time"
+        }
+    );
+    for e in &p.timeline {
+        let time = match (&e.corrected_time, e.clock_offset_ms) {
+            (Some(hn), Some(ms)) => format!(
+                "{}<div class=\"logged\">logged {} ({:+.1} s)</div>",
+                escape(hn),
+                escape(
+                    e.time
+                        .split_once('T')
+                        .map_or(e.time.as_str(), |(_, clock)| clock)
+                ),
+                ms as f64 / 1000.0
+            ),
+            _ => escape(&e.time),
+        };
+        let host = e.place.host.as_deref().unwrap_or(NO_HOST);
+        let _ = writeln!(
+            out,
+            "<tr class=\"level-{}\" data-host=\"{}\"><td class=\"time\">{time}</td>\
+             <td class=\"host\" title=\"{}\">{}</td><td>{}</td><td>{}</td>\
+             <td class=\"message\">{}<div class=\"where\">{}</div></td></tr>",
+            escape(&e.level.to_ascii_lowercase()),
+            escape(host),
+            escape(host),
+            escape(short_host(host, p)),
+            escape(&e.level),
+            escape(&e.source),
+            escape(&e.text),
+            escape(&timeline_place(e))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    clock_note(out, p, offsets);
+}
+
+/// A host in a narrow column: the first group of its uuid, enough to tell hosts apart.
+fn short_host<'a>(host: &'a str, p: &ProvisionReport) -> &'a str {
+    if host == NO_HOST {
+        return "—";
+    }
+    if p.server_uuid.as_deref() == Some(host) {
+        return "VM's CN";
+    }
+    host.split('-').next().unwrap_or(host)
+}
+
+/// Where a timeline entry is: its path on the host when known (shorter and what an operator
+/// greps), else its entry in the input; with the line.
+fn timeline_place(e: &TimelineEntry) -> String {
+    match (&e.place.host_path, e.line_in_bundle, e.line) {
+        (Some(path), Some(_), Some(original)) => format!("{path}:{original}"),
+        (Some(path), None, Some(line)) if e.original_offset_start.is_none() => {
+            format!("{path}:{line}")
+        }
+        _ => {
+            let line = match (e.line_in_bundle, e.line, e.original_offset_start) {
+                (Some(in_bundle), Some(original), _) => {
+                    format!(":{in_bundle}, original line {original}")
+                }
+                (None, Some(line), Some(offset)) => {
+                    format!(":{line}, counted from byte {offset} of the original")
+                }
+                (_, Some(line), _) => format!(":{line}"),
+                _ => String::new(),
+            };
+            format!("{}{line}", e.place.entry)
+        }
+    }
+}
+
+fn clock_note(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
+    let applied: Vec<&ClockOffset> = offsets
+        .iter()
+        .filter(|o| {
+            p.timeline
+                .iter()
+                .any(|e| e.clock_offset_ms.is_some() && e.place.host.as_deref() == Some(&o.host))
+        })
+        .collect();
+    if applied.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Times are as each host logged them; no clock offset between hosts \
+             could be estimated (no CNAPI task seen both sent by the headnode and received by a \
+             compute node).</p>"
+        );
+        return;
+    }
+    let list: Vec<String> = applied
+        .iter()
+        .map(|o| {
+            format!(
+                "CN {} ≈ {} vs HN (from {} paired event{})",
+                code(&o.host),
+                escape(&o.seconds_label()),
+                o.pairs,
+                if o.pairs == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">Ordered and shown in headnode time; \"logged\" is the compute node's \
+         own time. Clock offsets: {}.</p>",
+        list.join("; ")
+    );
+}
+
+fn next_steps(out: &mut String, findings: &[&Finding]) {
+    let mut seen = BTreeSet::new();
+    let steps: Vec<&str> = findings
+        .iter()
+        .flat_map(|f| f.next_steps.iter())
+        .filter(|s| seen.insert(s.as_str()))
+        .map(String::as_str)
+        .collect();
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<h4>Next steps (read-only, from the headnode)</h4>\n<pre class=\"commands\">{}</pre>",
+        escape(&steps.join("\n"))
+    );
+}
+
+fn coverage_warnings(out: &mut String, r: &Report) {
+    if r.coverage_warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h2>Coverage warnings</h2>\n<ul>");
+    for w in &r.coverage_warnings {
+        let _ = writeln!(out, "<li>{}</li>", escape(w));
+    }
+    out.push_str("</ul>\n");
+}
+
+fn missing(out: &mut String, r: &Report) {
+    if r.missing.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>Missing from the input</h2>\n<table>\n<thead><tr><th>provision</th><th>what</th>\
+         <th>how to collect it</th></tr></thead>\n<tbody>\n",
+    );
+    for m in &r.missing {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            code(&m.provision),
+            escape(&m.what),
+            code(&m.collect)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn inputs_table(out: &mut String, r: &Report) {
+    out.push_str(
+        "<h3>Inputs</h3>\n<table>\n<thead><tr><th>input</th><th>kind</th><th>entries</th>\
+         <th>collector</th><th>complete</th></tr></thead>\n<tbody>\n",
+    );
+    for i in &r.inputs {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            code(&i.name),
+            escape(&i.kind),
+            i.entries,
+            i.collector
+                .as_deref()
+                .map(escape)
+                .unwrap_or_else(|| "no manifest".into()),
+            match i.complete {
+                Some(true) => "yes",
+                Some(false) => "<strong>no</strong>",
+                None => "—",
+            }
+        );
+    }
+    for (name, why) in &r.unreadable {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>unreadable</td><td>—</td><td>{}</td><td>—</td></tr>",
+            code(name),
+            escape(why)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if !r.hosts.is_empty() {
+        let hosts: Vec<String> = r.hosts.iter().map(|h| code(h)).collect();
+        let _ = writeln!(out, "<p>Hosts: {}</p>", hosts.join(", "));
+    }
+    if !r.collection_notes.is_empty() {
+        out.push_str("<ul>\n");
+        for note in &r.collection_notes {
+            let _ = writeln!(out, "<li>{}</li>", escape(note));
+        }
+        out.push_str("</ul>\n");
+    }
+}
+
+fn not_applicable(out: &mut String, r: &Report) {
+    if r.not_applicable.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<h3>Not applicable on these hosts</h3>\n<details><summary>{} source(s) absent or not \
+         applicable (not gaps)</summary>\n<ul>",
+        r.not_applicable.len()
+    );
+    for line in &r.not_applicable {
+        let _ = writeln!(out, "<li>{}</li>", escape(line));
+    }
+    out.push_str("</ul>\n</details>\n");
+}
+
+fn skipped_rules(out: &mut String, r: &Report) {
+    if r.skipped_rules.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h3>Rules skipped</h3>\n<table>\n<thead><tr><th>rule</th><th>provision</th><th>why</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for s in &r.skipped_rules {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            code(s.rule),
+            code(&s.provision),
+            escape(&s.reason)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn input_warnings(out: &mut String, r: &Report) {
+    let warnings: Vec<(&str, &String)> = r
+        .inputs
+        .iter()
+        .flat_map(|i| i.warnings.iter().map(move |w| (i.name.as_str(), w)))
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h3>Input warnings</h3>\n<ul>");
+    for (input, w) in warnings.iter().take(INPUT_WARNINGS_MAX) {
+        let _ = writeln!(out, "<li>{}: {}</li>", code(input), escape(w));
+    }
+    if warnings.len() > INPUT_WARNINGS_MAX {
+        let _ = writeln!(
+            out,
+            "<li>… and {} more</li>",
+            warnings.len() - INPUT_WARNINGS_MAX
+        );
+    }
+    out.push_str("</ul>\n");
+}
+
+/// The timeline's host filter. Written without `<` and `&` so the document stays well-formed.
+const SCRIPT: &str = r#"
+document.querySelectorAll("select.host-filter").forEach(function (select) {
+  select.addEventListener("change", function () {
+    var table = document.getElementById(select.getAttribute("data-table"));
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      row.hidden = !(select.value === "" || row.getAttribute("data-host") === select.value);
+    });
+  });
+});
+"#;
+
+const STYLE: &str = r#"
+:root { color-scheme: light; }
+body { margin: 0; background: #fff; color: #1f2328;
+  font: 14px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; padding-bottom: 8px; border-bottom: 1px solid #d1d9e0; }
+h2 { font-size: 20px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1px solid #d1d9e0; }
+h3 { font-size: 16px; margin: 24px 0 8px; }
+h4 { font-size: 14px; margin: 20px 0 6px; color: #424a53; }
+p.inputs { color: #59636e; margin-top: 8px; }
+code, pre { font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+code { background: #eff2f5; border-radius: 4px; padding: 1px 4px; overflow-wrap: anywhere; }
+pre { background: #f6f8fa; border: 1px solid #d1d9e0; border-radius: 6px; padding: 8px 12px;
+  white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 12px; }
+pre.commands { background: #0d1117; color: #e6edf3; border-color: #0d1117; }
+table { border-collapse: collapse; margin: 8px 0 16px; width: 100%; }
+th, td { border: 1px solid #d1d9e0; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; }
+table.summary td:nth-child(1) code, table.summary td:nth-child(3) code { white-space: nowrap; }
+tr.result-failed td:nth-child(5) { color: #cf222e; font-weight: 600; }
+code.key { font-weight: 600; white-space: nowrap; }
+section.provision { border: 1px solid #d1d9e0; border-radius: 8px; padding: 4px 20px 12px;
+  margin: 16px 0 28px; }
+section.provision h3 { font-size: 17px; }
+p.verdict { font-size: 15px; padding: 10px 14px; border-radius: 6px; border-left: 5px solid #9a6700;
+  background: #fff8c5; }
+p.verdict.confidence-confirmed { border-left-color: #cf222e; background: #ffebe9; }
+p.verdict.confidence-unknown { border-left-color: #59636e; background: #f6f8fa; }
+p.facts { color: #424a53; }
+table.ladder td.status { white-space: nowrap; }
+tr.step-failed { background: #ffebe9; }
+tr.step-failed td.status, strong.failed { color: #cf222e; font-weight: 700; }
+tr.step-done td.status { color: #1a7f37; }
+tr.step-not-reached, tr.step-not-in-version { color: #818b98; }
+svg.gantt { display: block; max-width: 100%; height: auto; margin: 4px 0 12px; }
+svg.gantt text { font: 11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fill: #1f2328; }
+svg.gantt text.axis { fill: #59636e; }
+svg.gantt line.tick { stroke: #d1d9e0; stroke-width: 1; }
+svg.gantt rect.done { fill: #4c8ed9; }
+svg.gantt rect.failed { fill: #cf222e; }
+div.evidence p { margin: 12px 0 2px; }
+span.place { color: #424a53; }
+span.input { color: #818b98; font-size: 12px; }
+p.filter select { font: inherit; padding: 2px 4px; }
+table.timeline { font-size: 12px; }
+table.timeline td.time { white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; }
+table.timeline td.message { overflow-wrap: anywhere; }
+table.timeline td:not(.message), table.timeline th:not(:last-child) { width: 1%; white-space: nowrap; }
+table.timeline div.where { color: #818b98; overflow-wrap: anywhere; font-size: 11px; }
+table.timeline td.host { white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; }
+table.timeline div.logged { color: #818b98; font-size: 11px; }
+tr.level-error td, tr.level-fatal td { background: #ffebe9; }
+tr.level-warn td { background: #fff8c5; }
+p.note { color: #59636e; font-size: 13px; }
+details summary { cursor: pointer; color: #0969da; }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escape_leaves_no_markup() {
+        let e = escape("</pre><script>alert('x')</script> & \"q\" \u{1b}[31m");
+        assert!(!e.contains('<') && !e.contains('>') && !e.contains('"') && !e.contains('\''));
+        assert!(e.contains("&lt;/pre&gt;&lt;script&gt;"));
+        assert!(e.contains("&amp; &quot;q&quot;"));
+        assert!(!e.contains('\u{1b}'));
+    }
+}
