@@ -105,9 +105,18 @@ fn check_without_job(report: &Value, want: &Value) -> Value {
 }
 
 fn scenario(name: &str) -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
+    scenario_with(name, |_, _| {})
+}
+
+/// Like [`scenario`], with a chance to change the datacenter's files before the bundles are made.
+fn scenario_with(
+    name: &str,
+    prepare: impl FnOnce(&Path, &Value),
+) -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dc = tmp.path().join("dc");
     let expected = create_datacenter(name, 1, &dc, &[]);
+    prepare(&dc, &expected);
     let cn = expected["provisions"][0]["server_uuid"]
         .as_str()
         .expect("the provision has a compute node")
@@ -116,9 +125,32 @@ fn scenario(name: &str) -> (tempfile::TempDir, Value, PathBuf, PathBuf) {
     (tmp, expected, hn, cn_bundle)
 }
 
+/// A credential in a URL, planted in the qemu line the report quotes as evidence.
+const QUOTED_SECRET: &str = "Pl4ntedVncPassw0rd";
+
+fn plant_secret_in_quoted_vm_log(dc: &Path, expected: &Value) {
+    let want = &expected["provisions"][0];
+    let (cn, vm) = (want["server_uuid"].as_str(), want["vm_uuid"].as_str());
+    let vm_log = dc
+        .join("cn")
+        .join(cn.expect("server"))
+        .join(format!("zones/{}/root/tmp/vm.log", vm.expect("vm")));
+    let text = std::fs::read_to_string(&vm_log).expect("vm.log");
+    let planted = text.replace(
+        "Failed to allocate memory: Resource temporarily unavailable",
+        &format!(
+            "Failed to allocate memory: Resource temporarily unavailable \
+             (vnc http://admin:{QUOTED_SECRET}@10.99.99.7:5900)"
+        ),
+    );
+    assert_ne!(planted, text, "the quoted qemu line is in vm.log");
+    std::fs::write(&vm_log, planted).expect("write vm.log");
+}
+
 #[test]
 fn kvm_out_of_memory_from_service_bundles() {
-    let (_tmp, expected, hn, cn) = scenario("kvm-qemu-out-of-memory");
+    let (_tmp, expected, hn, cn) =
+        scenario_with("kvm-qemu-out-of-memory", plant_secret_in_quoted_vm_log);
     let report = analyze(&[&hn, &cn]);
     let kinds: Vec<&Value> = report["inputs"]
         .as_array()
@@ -154,6 +186,68 @@ fn kvm_out_of_memory_from_service_bundles() {
     assert!(cited["place"]["entry"]
         .as_str()
         .is_some_and(|e| e.ends_with(&format!("/vmlogs/{vm}.vm.log"))));
+    secrets_stay_out_of_the_report(&_tmp.path().join("dc"), &report, &[&hn, &cn]);
+}
+
+/// sdc-sbcreate copies `/usbkey/config` and the logs unredacted: none of the secrets the
+/// simulator planted (`DIR/sim/secrets.json`) may reach any form of the report, and the report
+/// must say that the input holds secrets in clear.
+fn secrets_stay_out_of_the_report(dc: &Path, json_report: &Value, inputs: &[&Path]) {
+    let truth: Value = serde_json::from_slice(
+        &std::fs::read(dc.join("sim/secrets.json")).expect("the simulator's secrets.json"),
+    )
+    .expect("secrets.json parses");
+    let secrets: Vec<&str> = truth["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .filter_map(|s| s["value"].as_str())
+        .collect();
+    assert!(secrets.len() >= 20, "{} secrets planted", secrets.len());
+    let mut secrets = secrets;
+    secrets.push(QUOTED_SECRET);
+    let markdown = stdout(&run_paths(&[], inputs));
+    let html = stdout(&run_paths(&["--format", "html"], inputs));
+    let json_text = json_report.to_string();
+    for secret in &secrets {
+        for (form, text) in [
+            ("markdown", &markdown),
+            ("html", &html),
+            ("json", &json_text),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "secret {secret:?} in the {form} report"
+            );
+        }
+    }
+    let held: u64 = json_report["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter_map(|i| i["secrets_held"].as_u64())
+        .sum();
+    assert!(
+        held > 0,
+        "the headnode's /usbkey/config holds secrets in clear"
+    );
+    assert!(
+        markdown.contains("handle these inputs as confidential"),
+        "the report says the input is confidential"
+    );
+    assert!(
+        json_report["redacted"].as_u64().is_some_and(|n| n > 0),
+        "{}",
+        json_report["redacted"]
+    );
+    assert!(
+        markdown.contains("masked in this report"),
+        "the report says it masked quoted secrets"
+    );
+    assert!(
+        markdown.contains("(vnc http://admin:[REDACTED]@10.99.99.7:5900)"),
+        "the quoted line keeps its place with the credential masked"
+    );
 }
 
 #[test]

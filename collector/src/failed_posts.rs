@@ -116,7 +116,9 @@ pub fn search(host_root: &Path, zones: &[FoundZone], window: &TimeWindow) -> Fai
                 .open_file(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|(file, _)| {
-                    triton_logs::input::decompress_if_gzip(file).map_err(|e| e.to_string())
+                    enter_at_window(file, window)
+                        .and_then(triton_logs::input::decompress_if_gzip)
+                        .map_err(|e| e.to_string())
                 });
             match opened {
                 Ok(input) => {
@@ -135,12 +137,30 @@ pub fn search(host_root: &Path, zones: &[FoundZone], window: &TimeWindow) -> Fai
     result
 }
 
+/// Positions a plain log near the start of `window` (bisection on record times: a week of
+/// VMAPI log can be tens of GiB and only the window matters); a gzip log is read from its start.
+fn enter_at_window(mut file: std::fs::File, window: &TimeWindow) -> std::io::Result<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut magic = [0u8; 2];
+    let gzip = file.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
+    let start = if gzip {
+        0
+    } else {
+        triton_logs::seek::start_offset_in(&mut file, window.since)?
+    };
+    file.seek(SeekFrom::Start(start))?;
+    Ok(file)
+}
+
 /// A logadm-rotated file of one of `names` (compressed or not) whose hour overlaps `window`.
 fn is_rotated_in(file: &str, names: &[&str], window: &TimeWindow) -> bool {
     let plain = file.strip_suffix(".gz").unwrap_or(file);
     RotatedName::parse(plain)
         .is_some_and(|r| names.contains(&r.name.as_str()) && r.overlaps(window))
 }
+
+/// How far past the window's end a log is still read (records are only roughly in order).
+const READ_PAST_UNTIL: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
 
 /// The search over one or more logs.
 pub struct Scan {
@@ -179,6 +199,13 @@ impl Scan {
             let Some(record) = line.record else {
                 continue;
             };
+            // Logs are in time order: records well past the window end the search of this log.
+            if record
+                .time()
+                .is_some_and(|time| time > self.window.until + READ_PAST_UNTIL)
+            {
+                break;
+            }
             let Some(req_id) = record.req_id() else {
                 continue;
             };
@@ -480,5 +507,65 @@ mod tests {
             &["vmapi"],
             &w
         ));
+    }
+
+    /// A big log (ten days, the window is one of them): the search bisects to the window's start
+    /// and stops after its end, so it reads a small part and still finds the failure in it.
+    #[test]
+    fn a_long_log_is_entered_at_the_window_and_left_after_it() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vmapi.log");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        let start: jiff::Timestamp = "2024-05-03T00:00:00Z".parse().expect("ts");
+        let body =
+            r#"{"code":"NoAllocatableServersError","message":"No compute resources available"}"#;
+        for i in 0..40_000i64 {
+            let t = (start + jiff::SignedDuration::from_secs(i * 24)).to_string();
+            let id = format!("00000000-0000-4000-8000-{i:012}");
+            let line = if i == 33_000 {
+                // 2024-05-12T04:00:00Z: inside the window.
+                audit(REQ, "POST", "/vms", 409, body, &t)
+            } else {
+                audit(&id, "GET", "/ping", 200, "{}", &t)
+            };
+            writeln!(out, "{line}").expect("write");
+        }
+        drop(out);
+        let size = std::fs::metadata(&path).expect("size").len();
+        let window = TimeWindow {
+            since: "2024-05-12T00:00:00Z".parse().expect("ts"),
+            until: "2024-05-12T06:00:00Z".parse().expect("ts"),
+            derived_from: "test".into(),
+        };
+        let file =
+            enter_at_window(std::fs::File::open(&path).expect("open"), &window).expect("enter");
+        let mut scan = Scan::new(window);
+        let mut counted = CountingReader {
+            inner: file,
+            read: 0,
+        };
+        scan.read(std::io::BufReader::new(&mut counted))
+            .expect("read");
+        let (found, _) = scan.finish();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].req_id, REQ);
+        assert!(
+            counted.read * 10 < size,
+            "read {} of {size} bytes for a 6 h window of 10 days",
+            counted.read
+        );
+
+        struct CountingReader<R> {
+            inner: R,
+            read: u64,
+        }
+        impl<R: Read> Read for CountingReader<R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.inner.read(buf)?;
+                self.read += n as u64;
+                Ok(n)
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ mod os;
 mod plan;
 mod priority;
 mod progress;
-mod redact;
+use triton_redact as redact;
 mod report;
 mod rotated;
 mod runner;

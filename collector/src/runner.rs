@@ -583,7 +583,7 @@ impl<'a> Runner<'a> {
         } else {
             Redaction::none(original)
         };
-        let length = redaction.len();
+        let length = redaction.redacted_len();
         let cap_room = self.limits.max_bytes.saturating_sub(self.stored_bytes);
         let room = match self.space.as_mut() {
             Some(space) => cap_room.min(space.allow(length)),

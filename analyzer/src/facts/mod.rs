@@ -205,6 +205,9 @@ pub struct InputSummary {
     pub complete: Option<bool>,
     pub window: Option<(String, String)>,
     pub warnings: Vec<String>,
+    /// Secret values (passwords, keys) its configuration files hold unredacted: such an input
+    /// (a service bundle, hand-gathered files) is confidential.
+    pub secrets_held: u64,
 }
 
 #[derive(Debug, Default)]
@@ -299,6 +302,7 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
             name: obs.input.clone(),
             kind: obs.input_kind.clone(),
             entries: obs.entry_count,
+            secrets_held: obs.secrets_held,
             manifest: obs.manifest.is_some(),
             collector: obs.manifest.as_ref().map(|m| m.collector.clone()),
             complete: obs.manifest.as_ref().map(|m| m.complete),

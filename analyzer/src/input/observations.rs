@@ -98,6 +98,9 @@ pub struct Observations {
     pub entries: Vec<EntrySeen>,
     /// Every entry read, whatever its kind.
     pub entry_count: usize,
+    /// Secret values found unredacted in its configuration files (`/usbkey/config`, service
+    /// configs): they are never quoted, but the input must be handled as confidential.
+    pub secrets_held: u64,
     /// Parse problems and skipped entries, with file and line.
     pub warnings: Vec<String>,
 }

@@ -126,6 +126,16 @@ fn keep_record(record: &KeptRecord) -> bool {
         .any(|p| text.contains(p) || record.raw.contains(p))
 }
 
+/// Configuration files that hold passwords on a real host (`sdc-sbcreate` copies them as they
+/// are; `triton-collect` redacts them).
+fn holds_configuration(place: &Place) -> bool {
+    let path = place.host_path.as_deref().unwrap_or(&place.entry);
+    path.ends_with("/usbkey/config")
+        || path == "usbkey/config"
+        || (path.contains("/opt/smartdc/")
+            && (path.ends_with("/etc/config.json") || path.ends_with(".cfg")))
+}
+
 /// Reads one entry. Errors are recorded as warnings, never fatal for the input.
 pub fn observe_entry(
     obs: &mut Observations,
@@ -195,6 +205,22 @@ fn observe_layer(
         None => by_content(&name, &String::from_utf8_lossy(&head)),
     };
     obs.entry_count += 1;
+    if holds_configuration(&place) {
+        // Read it all (it is small) to count the secrets it holds in clear.
+        let mut rest = Vec::new();
+        let _ = reader.take(MAX_WHOLE).read_to_end(&mut rest);
+        head.extend_from_slice(&rest);
+        let (_, counts) = triton_redact::redact(&head);
+        let held: u64 = counts.values().sum();
+        if held > 0 {
+            obs.secrets_held += held;
+            obs.warnings.push(format!(
+                "{}: holds {held} unredacted secret value(s) (passwords, keys); they are masked \
+                 in this report, but handle the input as confidential",
+                place.entry
+            ));
+        }
+    }
     let ignored = matches!(kind, SourceKind::Ignored);
     if !ignored || obs.entries.len() < super::observations::MAX_IGNORED_SEEN {
         obs.entries.push(EntrySeen {

@@ -63,6 +63,13 @@ pub fn render(r: &Report) -> String {
     out.push_str("</style>\n</head>\n<body>\n<main>\n");
     let _ = writeln!(out, "<h1>Triton provision analysis</h1>");
     let _ = writeln!(out, "<p class=\"inputs\">{}</p>", inputs_line(r));
+    if let Some(notice) = super::redaction::notice(r) {
+        let _ = writeln!(
+            out,
+            "<p class=\"warn\"><strong>{}</strong></p>",
+            escape(&notice)
+        );
+    }
     summary(&mut out, r);
     if r.provisions.len() > 1 {
         fleet_summary(&mut out, r);
@@ -855,6 +862,7 @@ const STYLE: &str = r#"
 body { margin: 0; background: #fff; color: #1f2328;
   font: 14px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; }
+p.warn { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 12px; }
 h1 { font-size: 26px; margin: 0 0 4px; padding-bottom: 8px; border-bottom: 1px solid #d1d9e0; }
 h2 { font-size: 20px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1px solid #d1d9e0; }
 h3 { font-size: 16px; margin: 24px 0 8px; }

@@ -353,6 +353,9 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Triton provision analysis\n");
     let _ = writeln!(out, "{}\n", inputs_line(r));
+    if let Some(notice) = super::redaction::notice(r) {
+        let _ = writeln!(out, "**{}**\n", inline(&notice));
+    }
     summary(&mut out, r);
     if r.provisions.len() > 1 {
         fleet_summary(&mut out, r);

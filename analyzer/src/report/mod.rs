@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod redaction;
 
 pub use model::{build, Report, Scope};
 

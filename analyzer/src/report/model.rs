@@ -92,6 +92,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub skipped_rules: Vec<SkippedRule>,
     pub missing: Vec<Missing>,
+    /// Secret values quoted from the inputs and masked in this report (see `report::redaction`).
+    pub redacted: u64,
 }
 
 fn provision_report(facts: &Facts, p: &Provision, v: &rules::Verdict) -> ProvisionReport {
@@ -225,7 +227,7 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
     times.sort();
     let window = times.first().cloned().zip(times.last().cloned());
     let collection = super::collection::classify(facts, &unreadable);
-    Report {
+    let mut report = Report {
         tool: "triton-analyze",
         version: env!("CARGO_PKG_VERSION"),
         inputs: facts.inputs.clone(),
@@ -241,5 +243,8 @@ pub fn build(facts: &Facts, unreadable: Vec<(String, String)>, scope: &Scope) ->
         findings,
         skipped_rules: skipped,
         missing: missing.into_iter().collect(),
-    }
+        redacted: 0,
+    };
+    report.redacted = super::redaction::redact_report(&mut report);
+    report
 }

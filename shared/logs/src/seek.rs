@@ -22,13 +22,18 @@ const PROBE_WINDOW: u64 = 4 * 1024 * 1024;
 /// A byte offset at a line start, at or before the first record with `time >= since` (0 when
 /// unsure). Only for plain (uncompressed) files.
 pub fn start_offset_for(path: &Path, since: Timestamp) -> io::Result<u64> {
-    let mut file = File::open(path)?;
+    start_offset_in(&mut File::open(path)?, since)
+}
+
+/// [`start_offset_for`] on a file already open (opened, say, without following symlinks out of a
+/// zone root). Leaves the file's position anywhere: seek before reading.
+pub fn start_offset_in(file: &mut File, since: Timestamp) -> io::Result<u64> {
     let len = file.metadata()?.len();
     let mut lo = 0u64;
     let mut hi = len;
     while hi - lo > SCAN_SPAN {
         let mid = lo + (hi - lo) / 2;
-        match probe(&mut file, mid, hi)? {
+        match probe(file, mid, hi)? {
             Some((offset, time)) if time < since && offset > lo => lo = offset,
             _ => hi = mid,
         }

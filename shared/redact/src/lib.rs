@@ -5,6 +5,10 @@
 //! It works line by line on text and never changes the number of lines, so line numbers in the
 //! bundle are the line numbers on the host. Values that look like UUIDs or timestamps are never
 //! touched: they are what the analyzer joins records on.
+//!
+//! One crate for both tools: `triton-collect` redacts what it stores, `triton-analyze` redacts
+//! what it quotes from inputs nobody redacted (hand-gathered files, `sdc-sbcreate` service
+//! bundles), with the same rules.
 
 use std::collections::BTreeMap;
 
@@ -23,10 +27,9 @@ pub type Counts = BTreeMap<String, u64>;
 
 /// Redacts `data` if it looks like text; binary data (a NUL in the first 8 KiB) is returned as
 /// is. Lines that are not valid UTF-8 are kept unchanged.
-#[cfg(test)]
 pub fn redact(data: &[u8]) -> (Vec<u8>, Counts) {
     let redaction = Redaction::plan(data);
-    let mut out = Vec::with_capacity(redaction.len() as usize);
+    let mut out = Vec::with_capacity(redaction.redacted_len() as usize);
     std::io::Read::read_to_end(&mut redaction.reader(data, 0), &mut out)
         .expect("reading from memory");
     (out, redaction.counts)
@@ -111,7 +114,7 @@ impl Redaction {
     }
 
     /// Length of the redacted text.
-    pub fn len(&self) -> u64 {
+    pub fn redacted_len(&self) -> u64 {
         self.len
     }
 
@@ -324,10 +327,33 @@ pub fn is_secret_name(name: &str) -> bool {
         || k.ends_with("_shadow")
 }
 
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Redacts one text for quoting; returns it unchanged (borrowed) when nothing needed masking.
+pub fn redact_text(text: &str) -> (std::borrow::Cow<'_, str>, u64) {
+    let (out, counts) = redact(text.as_bytes());
+    let total: u64 = counts.values().sum();
+    if total == 0 {
+        return (std::borrow::Cow::Borrowed(text), 0);
+    }
+    (
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned()),
+        total,
+    )
+}
+
 /// Values the analyzer needs and that are never secret.
 fn is_protected_value(value: &str) -> bool {
     let v = value.trim();
-    v.is_empty() || v == MASK || crate::ids::is_uuid(v) || v.parse::<jiff::Timestamp>().is_ok()
+    v.is_empty() || v == MASK || is_uuid(v) || v.parse::<jiff::Timestamp>().is_ok()
 }
 
 /// `"name": "value"` pairs, then the same pairs backslash-escaped inside another JSON string
@@ -685,7 +711,7 @@ mod tests {
     fn the_streamed_copy_is_the_line_by_line_redaction_whatever_the_read_size() {
         let expected = line_by_line(MIXED);
         let redaction = Redaction::plan(MIXED.as_bytes());
-        assert_eq!(redaction.len(), expected.len() as u64);
+        assert_eq!(redaction.redacted_len(), expected.len() as u64);
         for chunk in [1, 2, 3, 7, 64, 4096] {
             let mut reader = redaction.reader(MIXED.as_bytes(), 0);
             let mut out = Vec::new();
