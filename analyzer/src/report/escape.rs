@@ -20,7 +20,9 @@ pub fn inline(text: &str) -> String {
             '~' => out.push_str("\\~"),
             '#' => out.push_str("\\#"),
             '!' => out.push_str("\\!"),
-            '@' => out.push_str("&#64;"),
+            // GitHub and JIRA look for mentions in the rendered text, where an entity is `@`
+            // again; a zero-width space after it leaves no `@name` to find.
+            '@' => out.push_str("@\u{200B}"),
             '\\' => out.push_str("\\\\"),
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => out.push('\u{fffd}'),

@@ -177,27 +177,52 @@ fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
     );
     let _ = writeln!(out, "{}\n", joined_on_line(&p.joined_on));
     let corrected = p.timeline.iter().any(|e| e.clock_offset_ms.is_some());
+    // Headnode time (the order of the lines); the date once above when every line shares it.
+    let shown = |e: &crate::facts::timeline::TimelineEntry| -> String {
+        e.corrected_time.clone().unwrap_or_else(|| e.time.clone())
+    };
+    let dates: std::collections::BTreeSet<String> = p
+        .timeline
+        .iter()
+        .map(|e| shown(e).chars().take(10).collect())
+        .collect();
+    let one_day = (dates.len() == 1).then(|| dates.into_iter().next().unwrap_or_default());
     let mut text = String::new();
+    if let Some(day) = &one_day {
+        let _ = writeln!(text, "{day} (UTC)");
+    }
     for e in &p.timeline {
-        let line = match (e.line_in_bundle, e.line, e.original_offset_start) {
-            (Some(in_bundle), Some(original), _) => {
-                format!(":{in_bundle}, original line {original}")
-            }
-            (None, Some(line), Some(offset)) => {
-                format!(":{line}, counted from byte {offset} of the original")
-            }
-            (_, Some(line), _) => format!(":{line}"),
-            _ => String::new(),
+        let time = shown(e);
+        let time = match &one_day {
+            Some(_) => time
+                .get(11..)
+                .map(|t| t.trim_end_matches('Z'))
+                .unwrap_or(&time)
+                .to_string(),
+            None => time,
         };
         let shift = match (corrected, e.clock_offset_ms) {
             (false, _) => String::new(),
             (true, Some(ms)) => format!(" {:<9}", format!("[{:+.1}s]", ms as f64 / 1000.0)),
             (true, None) => format!(" {:<9}", ""),
         };
+        // Where an engineer finds it on the host; the bundle path is in the JSON report.
+        let place = e
+            .place
+            .host_path
+            .clone()
+            .or_else(|| e.place.command.clone())
+            .or_else(|| e.place.api.clone())
+            .unwrap_or_else(|| e.place.entry.clone());
+        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
         let _ = writeln!(
             text,
-            "{}{shift}  {:<5} {:<14} {}  [{}{}]",
-            e.time, e.level, e.source, e.text, e.place.entry, line
+            "{time}{shift}  {:<5} {:<14} {}\n{:>w$}{place}{line}",
+            e.level,
+            e.source,
+            e.text,
+            "",
+            w = time.len() + shift.len() + 2
         );
     }
     out.push_str(&fenced("text", &text));
@@ -220,8 +245,9 @@ fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
     }
     let _ = writeln!(
         out,
-        "Ordered by headnode time. A time marked \\[±N s\\] is as that compute node logged it; \
-         its clock is estimated to be that far off the headnode's.\n"
+        "Times are headnode time, in order. A line marked \\[±N s\\] was logged by a compute node \
+         whose clock is estimated to be that far off the headnode's; it logged the shown time plus \
+         that offset.\n"
     );
     let list: Vec<String> = applied
         .iter()
