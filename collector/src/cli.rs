@@ -197,8 +197,9 @@ pub struct Cli {
     /// After writing the bundle, send it to Triton support with Triton's own `sdc-sbupload -t
     /// triton-support` (which encrypts it, writing the encrypted copy beside the bundle, and
     /// uploads it to the headnode's configured sbapi_url); says so when the tool is not on PATH.
-    /// The bundle stays where it was written.
-    #[arg(long)]
+    /// The bundle stays where it was written. (Not with --dry-run or --list-sources, which write
+    /// no bundle.)
+    #[arg(long, conflicts_with_all = ["dry_run", "list_sources"])]
     pub upload: bool,
 
     /// Support ticket to file the upload under (`sdc-sbupload -I`).

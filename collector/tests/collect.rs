@@ -590,6 +590,16 @@ fn usage_errors_and_unwritable_output() {
         "/nonexistent-dir/x/b.tar.gz",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // Nothing to upload when no bundle is written: said at once, not silently ignored.
+    for inspect in ["--dry-run", "--list-sources"] {
+        let out = dc.collect(&["--vm", &dc.vm(), inspect, "--upload"]);
+        assert_eq!(out.status.code(), Some(2), "{inspect}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot be used with"),
+            "{inspect}: {}",
+            stderr(&out)
+        );
+    }
     let help = std::process::Command::new(common::collect_bin())
         .arg("--help")
         .output()
