@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::model::{ProvisionReport, Report};
+use super::sentences;
 use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::StepStatus;
-use crate::facts::timeline::{JoinKeys, TimelineEntry};
+use crate::facts::timeline::TimelineEntry;
 use crate::parsers::time::parse_iso;
 use crate::rules::{Evidence, Finding};
 
@@ -62,7 +63,11 @@ pub fn render(r: &Report) -> String {
     out.push_str(STYLE);
     out.push_str("</style>\n</head>\n<body>\n<main>\n");
     let _ = writeln!(out, "<h1>Triton provision analysis</h1>");
-    let _ = writeln!(out, "<p class=\"inputs\">{}</p>", inputs_line(r));
+    let _ = writeln!(
+        out,
+        "<p class=\"inputs\">{}</p>",
+        sentences::inputs_line(r, &HTML)
+    );
     if let Some(notice) = super::redaction::notice(r) {
         let _ = writeln!(
             out,
@@ -97,55 +102,6 @@ pub fn render(r: &Report) -> String {
 /// The anchor of a provision's section.
 fn anchor(index: usize) -> String {
     format!("provision-{}", index + 1)
-}
-
-fn inputs_line(r: &Report) -> String {
-    let mut named: Vec<String> = r
-        .inputs
-        .iter()
-        .take(3)
-        .map(|i| {
-            let state = match (i.complete, i.manifest) {
-                (Some(true), _) => "complete",
-                (Some(false), _) => "<strong>incomplete</strong>",
-                (None, true) => "manifest",
-                (None, false) => "no manifest",
-            };
-            format!("{} ({}, {state})", code(&i.name), escape(&i.kind))
-        })
-        .collect();
-    if r.inputs.len() > 3 {
-        named.push(format!("{} more", r.inputs.len() - 3));
-    }
-    if !r.unreadable.is_empty() {
-        named.push(format!(
-            "<strong>{} unreadable</strong>",
-            r.unreadable.len()
-        ));
-    }
-    let mut line = format!(
-        "{} {} over {}",
-        escape(r.tool),
-        escape(r.version),
-        if named.is_empty() {
-            "no readable input".to_string()
-        } else {
-            named.join(", ")
-        }
-    );
-    if !r.hosts.is_empty() {
-        let _ = write!(
-            line,
-            ", {} host{}",
-            r.hosts.len(),
-            if r.hosts.len() == 1 { "" } else { "s" }
-        );
-    }
-    if let Some((a, b)) = &r.window {
-        let _ = write!(line, ", data from {} to {}", code(a), code(b));
-    }
-    line.push('.');
-    line
 }
 
 fn summary(out: &mut String, r: &Report) {
@@ -505,32 +461,6 @@ fn evidence(out: &mut String, findings: &[&Finding]) {
     }
 }
 
-fn joined_on_line(keys: &JoinKeys) -> String {
-    let list = |ids: &[String]| ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ");
-    let mut parts = Vec::new();
-    if let Some(vm) = &keys.vm_uuid {
-        parts.push(format!("VM {}", code(vm)));
-    }
-    if let Some(job) = &keys.job_uuid {
-        parts.push(format!("job {}", code(job)));
-    }
-    match keys.request_ids.len() {
-        0 => {}
-        1 => parts.push(format!("request id {}", list(&keys.request_ids))),
-        _ => parts.push(format!("request ids {}", list(&keys.request_ids))),
-    }
-    match keys.task_ids.len() {
-        0 => {}
-        1 => parts.push(format!("CNAPI task {}", list(&keys.task_ids))),
-        _ => parts.push(format!("CNAPI tasks {}", list(&keys.task_ids))),
-    }
-    if parts.is_empty() {
-        "Joined on nothing: the provision names no id.".to_string()
-    } else {
-        format!("Joined on {}.", parts.join(", "))
-    }
-}
-
 /// The `data-host` value of timeline rows without a host (job tasks, API objects).
 const NO_HOST: &str = "-";
 
@@ -544,7 +474,7 @@ fn timeline(out: &mut String, index: usize, p: &ProvisionReport, offsets: &[Cloc
     let _ = writeln!(
         out,
         "<h4>Timeline (job tasks and log records about this provision)</h4>\n<p>{}</p>",
-        joined_on_line(&p.joined_on)
+        sentences::joined_on_line(&p.joined_on, &HTML)
     );
     let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &p.timeline {
@@ -914,6 +844,25 @@ tr.level-warn td { background: #fff8c5; }
 p.note { color: #59636e; font-size: 13px; }
 details summary { cursor: pointer; color: #0969da; }
 "#;
+
+/// HTML markup for the shared sentences.
+struct Html;
+
+const HTML: Html = Html;
+
+impl sentences::Markup for Html {
+    fn text(&self, text: &str) -> String {
+        escape(text)
+    }
+
+    fn code(&self, text: &str) -> String {
+        code(text)
+    }
+
+    fn strong(&self, marked: &str) -> String {
+        format!("<strong>{marked}</strong>")
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use super::escape::{code, fenced, inline};
 use super::model::{ProvisionReport, Report};
+use super::sentences::{self, Markup};
 use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::StepStatus;
-use crate::facts::timeline::JoinKeys;
 use crate::rules::{Evidence, Finding};
 
 /// Most characters of one evidence excerpt shown.
@@ -175,7 +175,11 @@ fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
         out,
         "#### Timeline (job tasks and log records about this provision)\n"
     );
-    let _ = writeln!(out, "{}\n", joined_on_line(&p.joined_on));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        sentences::joined_on_line(&p.joined_on, &MARKDOWN)
+    );
     let corrected = p.timeline.iter().any(|e| e.clock_offset_ms.is_some());
     // Headnode time (the order of the lines); the date once above when every line shares it.
     let shown = |e: &crate::facts::timeline::TimelineEntry| -> String {
@@ -262,33 +266,6 @@ fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
         })
         .collect();
     let _ = writeln!(out, "clock offsets: {}\n", list.join("; "));
-}
-
-/// `Joined on VM `…`, job `…`, request id `…`, CNAPI tasks `…`, `…`.`
-fn joined_on_line(keys: &JoinKeys) -> String {
-    let list = |ids: &[String]| ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ");
-    let mut parts = Vec::new();
-    if let Some(vm) = &keys.vm_uuid {
-        parts.push(format!("VM {}", code(vm)));
-    }
-    if let Some(job) = &keys.job_uuid {
-        parts.push(format!("job {}", code(job)));
-    }
-    match keys.request_ids.len() {
-        0 => {}
-        1 => parts.push(format!("request id {}", list(&keys.request_ids))),
-        _ => parts.push(format!("request ids {}", list(&keys.request_ids))),
-    }
-    match keys.task_ids.len() {
-        0 => {}
-        1 => parts.push(format!("CNAPI task {}", list(&keys.task_ids))),
-        _ => parts.push(format!("CNAPI tasks {}", list(&keys.task_ids))),
-    }
-    if parts.is_empty() {
-        "Joined on nothing: the provision names no id.".to_string()
-    } else {
-        format!("Joined on {}.", parts.join(", "))
-    }
 }
 
 fn provision_section(
@@ -378,7 +355,7 @@ fn provision_section(
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Triton provision analysis\n");
-    let _ = writeln!(out, "{}\n", inputs_line(r));
+    let _ = writeln!(out, "{}\n", sentences::inputs_line(r, &MARKDOWN));
     if let Some(notice) = super::redaction::notice(r) {
         let _ = writeln!(out, "**{}**\n", inline(&notice));
     }
@@ -401,56 +378,6 @@ pub fn render(r: &Report) -> String {
     skipped_rules(&mut out, r);
     input_warnings(&mut out, r);
     out
-}
-
-/// Most inputs named in the first line; the appendix lists them all.
-const INPUTS_IN_LINE: usize = 3;
-
-/// `triton-analyze 0.1.0 over `b.tar.gz` (bundle, complete), 2 hosts, data from … to ….`
-fn inputs_line(r: &Report) -> String {
-    let mut named: Vec<String> = r
-        .inputs
-        .iter()
-        .take(INPUTS_IN_LINE)
-        .map(|i| {
-            let state = match (i.complete, i.manifest) {
-                (Some(true), _) => "complete",
-                (Some(false), _) => "**incomplete**",
-                (None, true) => "manifest",
-                (None, false) => "no manifest",
-            };
-            format!("{} ({}, {state})", code(&i.name), inline(&i.kind))
-        })
-        .collect();
-    if r.inputs.len() > INPUTS_IN_LINE {
-        named.push(format!("{} more", r.inputs.len() - INPUTS_IN_LINE));
-    }
-    if !r.unreadable.is_empty() {
-        named.push(format!("**{} unreadable**", r.unreadable.len()));
-    }
-    let mut line = format!(
-        "{} {} over {}",
-        inline(r.tool),
-        inline(r.version),
-        if named.is_empty() {
-            "no readable input".to_string()
-        } else {
-            named.join(", ")
-        }
-    );
-    if !r.hosts.is_empty() {
-        let _ = write!(
-            line,
-            ", {} host{}",
-            r.hosts.len(),
-            if r.hosts.len() == 1 { "" } else { "s" }
-        );
-    }
-    if let Some((a, b)) = &r.window {
-        let _ = write!(line, ", data from {} to {}", code(a), code(b));
-    }
-    line.push('.');
-    line
 }
 
 fn summary(out: &mut String, r: &Report) {
@@ -650,4 +577,23 @@ fn fleet_summary(out: &mut String, r: &Report) {
         );
     }
     let _ = writeln!(out);
+}
+
+/// Markdown markup for the shared sentences.
+struct Markdown;
+
+const MARKDOWN: Markdown = Markdown;
+
+impl Markup for Markdown {
+    fn text(&self, text: &str) -> String {
+        inline(text)
+    }
+
+    fn code(&self, text: &str) -> String {
+        code(text)
+    }
+
+    fn strong(&self, marked: &str) -> String {
+        format!("**{marked}**")
+    }
 }

@@ -8,6 +8,7 @@ pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod redaction;
+pub mod sentences;
 
 pub use model::{build, Report, Scope};
 
