@@ -52,19 +52,8 @@ fn collect_seeded(scenario: &str, seed: u64, tmp: &Path) -> (Value, PathBuf) {
             .expect("json");
     let bundles = tmp.join("bundles");
     std::fs::create_dir_all(&bundles).expect("mkdir");
-    let path = format!(
-        "{}:{}",
-        dir.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new(&tools().collect);
-    cmd.env("PATH", path)
-        .env("TRITON_SIM_DIR", &dir)
-        .arg("--root")
-        .arg(dir.join("hn"))
-        .arg("--out")
-        .arg(&bundles)
-        .arg("-q");
+    let mut cmd = triton_test_support::headnode_collector(&tools().collect, &dir);
+    cmd.arg("--out").arg(&bundles).arg("-q");
     for p in expected["provisions"].as_array().into_iter().flatten() {
         if let Some(vm) = p["vm_uuid"].as_str() {
             cmd.args(["--vm", vm]);

@@ -230,8 +230,16 @@ pub struct Cli {
     #[arg(long, hide = true)]
     pub cn_mode: bool,
 
-    /// Bytes to keep free on the output file system, instead of 5% of it or 512 MiB.
-    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_size_arg)]
+    /// Bytes to keep free on the output file system, instead of 5% of it or 512 MiB. Also read
+    /// from TRITON_COLLECT_MIN_FREE_BYTES, which a simulated datacenter's `env.sh` sets: its
+    /// "headnode" writes to the developer's own disk, not a production zones pool.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        hide = true,
+        env = "TRITON_COLLECT_MIN_FREE_BYTES",
+        value_parser = parse_size_arg
+    )]
     pub min_free_bytes: Option<u64>,
 
     /// Take the output file system to have SIZE free at the start, less what the bundle

@@ -669,6 +669,10 @@ fn without_sdc_commands_it_collects_the_compute_node_it_runs_on() {
         .env("TRITON_SIM_DIR", &dc.dir)
         .env("TRITON_SIM_HOST", dc.cn())
         .env("TRITON_COLLECT_ROOT", dc.dir.join("cn").join(dc.cn()))
+        .env(
+            "TRITON_COLLECT_MIN_FREE_BYTES",
+            triton_test_support::SIM_MIN_FREE,
+        )
         .args([
             "--vm",
             &dc.vm(),
@@ -717,17 +721,7 @@ fn sigterm_still_leaves_a_bundle_marked_incomplete() {
     });
     let out_dir = dc.out("sig");
     std::fs::create_dir(&out_dir).expect("mkdir");
-    let path = format!(
-        "{}:{}",
-        dc.dir.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut child = std::process::Command::new(common::collect_bin())
-        .env("PATH", path)
-        .env("TRITON_SIM_DIR", &dc.dir)
-        .env_remove("TRITON_SIM_HOST")
-        .arg("--root")
-        .arg(dc.dir.join("hn"))
+    let mut child = triton_test_support::headnode_collector(&common::collect_bin(), &dc.dir)
         .args(["--vm", &dc.vm(), "--cn", "none", "--out"])
         .arg(&out_dir)
         .stderr(std::process::Stdio::piped())

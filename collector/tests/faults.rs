@@ -32,6 +32,10 @@ fn collector(dc: &Dc, wrapper: &[&str], args: &[&str]) -> Command {
     command
         .env("PATH", path)
         .env("TRITON_SIM_DIR", &dc.dir)
+        .env(
+            "TRITON_COLLECT_MIN_FREE_BYTES",
+            triton_test_support::SIM_MIN_FREE,
+        )
         .env_remove("TRITON_SIM_HOST")
         .env_remove("TRITON_COLLECT_ROOT")
         .arg("--root")
@@ -484,6 +488,8 @@ fn a_full_output_file_system_leaves_no_half_written_bundle() {
             out_path.to_str().expect("utf8"),
         ],
     )
+    // The production reserve (5% of the 2 MiB), not the simulated datacenter's.
+    .env_remove("TRITON_COLLECT_MIN_FREE_BYTES")
     .stderr(Stdio::piped())
     .spawn()
     .expect("spawn");

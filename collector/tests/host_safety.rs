@@ -57,6 +57,10 @@ impl BareHost {
             )
             .env_remove("TRITON_COLLECT_ROOT")
             .env_remove("TRITON_SIM_DIR")
+            .env(
+                "TRITON_COLLECT_MIN_FREE_BYTES",
+                triton_test_support::SIM_MIN_FREE,
+            )
             .arg("--root")
             .arg(self.path("root"))
             .arg("--out")

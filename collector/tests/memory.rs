@@ -52,6 +52,10 @@ fn a_big_output_is_held_once_while_it_is_redacted_and_stored() {
     let out = Command::new(common::collect_bin())
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env_remove("TRITON_COLLECT_ROOT")
+        .env(
+            "TRITON_COLLECT_MIN_FREE_BYTES",
+            triton_test_support::SIM_MIN_FREE,
+        )
         .arg("--root")
         .arg(tmp.path().join("root"))
         .arg("--out")

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 use triton_test_support::{
-    assert_success, create_datacenter, path_with_fakes, run, scenarios, workspace_bin,
+    assert_success, create_datacenter, headnode_collector, run, scenarios, workspace_bin,
 };
 
 /// Log text that tries every way out of a quoted excerpt: fences, raw HTML, a script link, a
@@ -52,16 +52,8 @@ pub fn collect(scenario: &str, work: &Path, plant: impl FnOnce(&Path, &Value)) -
     let expected = create_datacenter(scenario, 1, &dc, &[]);
     plant(&dc, &expected);
     let bundle = work.join("bundle.tar.gz");
-    let mut command = Command::new(workspace_bin("triton-collect"));
-    command
-        .env("PATH", path_with_fakes(&dc))
-        .env("TRITON_SIM_DIR", &dc)
-        .env_remove("TRITON_SIM_HOST")
-        .arg("--root")
-        .arg(dc.join("hn"))
-        .arg("-q")
-        .arg("--out")
-        .arg(&bundle);
+    let mut command = headnode_collector(&workspace_bin("triton-collect"), &dc);
+    command.arg("-q").arg("--out").arg(&bundle);
     for p in expected["provisions"].as_array().into_iter().flatten() {
         if let Some(vm) = p["vm_uuid"].as_str() {
             command.args(["--vm", vm]);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use triton_bundle::manifest::{Item, Manifest};
@@ -81,18 +81,7 @@ impl Dc {
 
     /// Runs the collector as on the headnode (`. DIR/env.sh; triton-collect --root DIR/hn ...`).
     pub fn collect(&self, args: &[&str]) -> Output {
-        let path = format!(
-            "{}:{}",
-            self.dir.join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        Command::new(collect_bin())
-            .env("PATH", path)
-            .env("TRITON_SIM_DIR", &self.dir)
-            .env_remove("TRITON_SIM_HOST")
-            .env_remove("TRITON_COLLECT_ROOT")
-            .arg("--root")
-            .arg(self.dir.join("hn"))
+        triton_test_support::headnode_collector(&collect_bin(), &self.dir)
             .args(args)
             .output()
             .expect("run triton-collect")

@@ -7,6 +7,9 @@ use anyhow::Context;
 
 use crate::COMMANDS;
 
+/// What the collector keeps free on the disk of a simulated datacenter (see `env.sh`).
+pub const SIM_MIN_FREE: &str = "1MiB";
+
 /// Writes one `#!/bin/sh` wrapper per fake command into `dir/bin/` (mode 0755), each running
 /// `fake_exe <command> "$@"` with `TRITON_SIM_DIR` set to `dir`, and `dir/env.sh`, which puts
 /// `dir/bin` first on PATH. Both paths are made absolute so the wrappers work from anywhere.
@@ -33,7 +36,10 @@ pub fn install(dir: &Path, fake_exe: &Path) -> anyhow::Result<()> {
          # SmartOS commands in bin/ (sdc-vmapi, sdc-oneachnode, vmadm, zfs, ...) come first on PATH\n\
          # and answer as this datacenter's headnode. Set TRITON_SIM_HOST=<server uuid> to answer\n\
          # as a compute node instead.\n\
-         TRITON_SIM_DIR={}\nexport TRITON_SIM_DIR\nPATH={}:\"$PATH\"\nexport PATH\n",
+         TRITON_SIM_DIR={}\nexport TRITON_SIM_DIR\nPATH={}:\"$PATH\"\nexport PATH\n\
+         # The simulated hosts write to this machine's own disk, not a production zones pool: the\n\
+         # collector keeps {SIM_MIN_FREE} free here instead of its reserve (5% or 512 MiB).\n\
+         TRITON_COLLECT_MIN_FREE_BYTES={SIM_MIN_FREE}\nexport TRITON_COLLECT_MIN_FREE_BYTES\n",
         dir_text,
         sh_quote(dir_text),
         sh_quote(&format!("{dir_text}/bin")),

@@ -105,6 +105,25 @@ pub fn scenarios() -> Vec<String> {
         .collect()
 }
 
+/// `collector --root DIR/hn` in the environment `. DIR/env.sh` gives: the fake commands first on
+/// PATH, the datacenter's directory, the headnode's identity, and the low free-space reserve of a
+/// simulated host (the production reserve would refuse to write on a nearly full build machine).
+pub fn headnode_collector(collector: &Path, dc: &Path) -> Command {
+    let mut command = Command::new(collector);
+    command
+        .env("PATH", path_with_fakes(dc))
+        .env("TRITON_SIM_DIR", dc)
+        .env("TRITON_COLLECT_MIN_FREE_BYTES", SIM_MIN_FREE)
+        .env_remove("TRITON_SIM_HOST")
+        .env_remove("TRITON_COLLECT_ROOT")
+        .arg("--root")
+        .arg(dc.join("hn"));
+    command
+}
+
+/// The free-space reserve a simulated datacenter's `env.sh` gives the collector.
+pub const SIM_MIN_FREE: &str = "1MiB";
+
 /// `PATH` with a simulated datacenter's fake commands first, as `. DIR/env.sh` sets it.
 pub fn path_with_fakes(dc: &Path) -> OsString {
     let mut paths = vec![dc.join("bin")];

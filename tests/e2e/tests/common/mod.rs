@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use triton_test_support::{assert_success, path_with_fakes, run, workspace_bin};
+use triton_test_support::{assert_success, headnode_collector, run, workspace_bin};
 
 pub use triton_test_support::scenarios;
 
@@ -20,12 +20,7 @@ pub fn create_datacenter(scenario: &str, dir: &Path) -> Value {
 /// Runs `triton-collect` on the simulated headnode the way the customer would after `. env.sh`.
 /// Returns the process output; the bundle is at `out`.
 pub fn collect(dc: &Path, args: &[&str], out: &Path) -> Output {
-    run(Command::new(workspace_bin("triton-collect"))
-        .env("PATH", path_with_fakes(dc))
-        .env("TRITON_SIM_DIR", dc)
-        .env_remove("TRITON_SIM_HOST")
-        .arg("--root")
-        .arg(dc.join("hn"))
+    run(headnode_collector(&workspace_bin("triton-collect"), dc)
         .args(args)
         .arg("--out")
         .arg(out))

@@ -5,8 +5,9 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::archive::{gzip, tar_bytes, write_file};
+use super::archive::{gzip, tar_bytes, write_file, write_member, Member};
 use super::bundle::*;
+use super::deflate::gzip_repeat;
 use super::{Cases, Outcome};
 
 /// An unpacked bundle (a directory) holding `files`, plus the stamp and the default manifest when
@@ -59,6 +60,42 @@ fn log_case(cases: &mut Cases, name: &'static str, log: &[u8], outcome: Outcome)
     Ok(())
 }
 
+/// A gzipped bundle whose vmapi log holds one line of `fill` bytes between two ordinary records.
+/// The fill is a gzip member of one repeated byte (kilobytes on disk), between members holding the
+/// tar headers and the rest: a multi-member gzip file reads as one stream.
+fn write_long_line_bundle(path: &Path, fill: u64) -> io::Result<()> {
+    let head = format!(
+        "{}{}",
+        record("30", T, "before the long line"),
+        r#"{"name":"vmapi","level":50,"msg":""#
+    );
+    let tail = format!(
+        "\",\"vm_uuid\":\"{VM}\",\"time\":{T},\"v\":0}}\n{}",
+        record("50", T, "after the long line")
+    );
+    let size = head.len() as u64 + fill + tail.len() as u64;
+    let mut members = bundle_members(vec![]);
+    let manifest = members.pop().expect("the manifest is the last member");
+    let mut before = Vec::new();
+    for member in &members {
+        write_member(&mut before, member)?;
+    }
+    let mut log = Member::file(in_bundle(vmapi_log_path().as_bytes()), Vec::new());
+    log.declared = Some(size);
+    write_member(&mut before, &log)?;
+    before.extend_from_slice(head.as_bytes());
+    let mut after = tail.into_bytes();
+    after.resize(after.len() + (size.div_ceil(512) * 512 - size) as usize, 0);
+    write_member(&mut after, &manifest)?;
+    after.extend_from_slice(&[0; 1024]);
+
+    let mut out = BufWriter::new(File::create(path)?);
+    out.write_all(&gzip(&before))?;
+    gzip_repeat(&mut out, b"A", fill)?;
+    out.write_all(&gzip(&after))?;
+    out.flush()
+}
+
 fn record(level: &str, time: &str, msg: &str) -> String {
     format!("{}\n", vmapi_record(level, time, msg))
 }
@@ -68,20 +105,9 @@ const T: &str = "\"2013-12-18T22:23:00.000Z\"";
 pub fn add(cases: &mut Cases) -> io::Result<()> {
     use Outcome::{Partial, Refused};
     // A 200 MB line, after one ordinary record (so the file is recognized as a bunyan log).
-    let root = bundle_dir(cases, "line-200mb", &[])?;
-    let path = root.join(vmapi_log_path());
-    fs::create_dir_all(path.parent().expect("parent"))?;
-    let mut out = BufWriter::new(File::create(&path)?);
-    out.write_all(record("30", T, "before the long line").as_bytes())?;
-    out.write_all(br#"{"name":"vmapi","level":50,"msg":""#)?;
-    let chunk = vec![b'A'; 1 << 20];
-    for _ in 0..200 {
-        out.write_all(&chunk)?;
-    }
-    out.write_all(format!("\",\"vm_uuid\":\"{VM}\",\"time\":{T},\"v\":0}}\n").as_bytes())?;
-    out.write_all(record("50", T, "after the long line").as_bytes())?;
-    out.flush()?;
-    cases.push("line-200mb", vec![root], Partial(JOB));
+    let path = cases.input("line-200mb", "bundle.tar.gz")?;
+    write_long_line_bundle(&path, 200 << 20)?;
+    cases.push("line-200mb", vec![path], Partial(JOB));
     cases.last().logs = true;
 
     let mut bad = record("50", T, "invalid \u{fffd} here").into_bytes();

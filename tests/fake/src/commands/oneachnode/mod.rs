@@ -460,6 +460,9 @@ fn run_on(sim: &Sim, host: &Host, opts: &Options) -> Outcome {
     }
 }
 
+/// The collector's free-space reserve, set by `env.sh` for the simulated hosts.
+const SIM_MIN_FREE_VAR: &str = "TRITON_COLLECT_MIN_FREE_BYTES";
+
 /// Runs `command` with `sh -c` in the node's path-rewriting chroot, with ur-agent's minimal
 /// environment (PATH, HOME, LOGNAME, USER) plus the simulation variables.
 fn exec_on(sim: &Sim, host: &Host, command: &str, timeout: Duration) -> Outcome {
@@ -481,6 +484,11 @@ fn exec_on(sim: &Sim, host: &Host, command: &str, timeout: Duration) -> Outcome 
         .env("USER", "root")
         .env(crate::state::ENV_SIM_DIR, &sim.dir)
         .env(crate::state::ENV_SIM_HOST, &host.server_uuid);
+    // The simulated hosts' disk is the developer's (see `env.sh`): the collector's reserve
+    // setting for it is a simulation variable too.
+    if let Some(reserve) = std::env::var_os(SIM_MIN_FREE_VAR) {
+        cmd.env(SIM_MIN_FREE_VAR, reserve);
+    }
     match exec::run(cmd, timeout) {
         Ok(done) => Outcome::Ran {
             exit_status: done.exit_status,
