@@ -197,6 +197,22 @@ fn check_case(case: &HostileCase) -> (Run, Vec<String>) {
                 ),
             ),
         }
+        for fragment in &case.also {
+            if !stderr.contains(fragment) && !report.contains(fragment) {
+                fail(
+                    Some(Check::Outcome),
+                    format!("{fragment:?} not in stderr or the report"),
+                );
+            }
+        }
+        for fragment in &case.never {
+            if stderr.contains(fragment) || report.contains(fragment) {
+                fail(
+                    Some(Check::Outcome),
+                    format!("{fragment:?} must not be in stderr or the report"),
+                );
+            }
+        }
     }
     if result.max_rss_kib > MAX_RSS_KIB {
         fail(

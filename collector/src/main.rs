@@ -11,6 +11,7 @@ mod discovery;
 mod exec;
 mod failed_posts;
 mod fanout;
+mod file_change;
 mod ids;
 mod inspect;
 mod os;

@@ -1,5 +1,6 @@
 //! The plan: what to collect on this host, as data the runner executes and `--dry-run` prints.
 
+use crate::file_change::FileStamp;
 pub use crate::slice::LogFormat;
 use crate::window::TimeWindow;
 
@@ -31,6 +32,9 @@ pub enum Action {
         path: String,
         within: String,
         format: LogFormat,
+        /// The file as the plan's directory listing saw it, so a file rotated before it is
+        /// copied is noticed (none: the path was not listed).
+        listed: Option<FileStamp>,
     },
     /// Run a command on this host; output stored as `hosts/<uuid>/commands/<name>.out`.
     Command {
@@ -65,6 +69,7 @@ impl Task {
                 path: path.into(),
                 within: within.to_string(),
                 format: LogFormat::Whole,
+                listed: None,
             },
         }
     }
@@ -96,6 +101,15 @@ impl Task {
     pub fn with_absent_when(mut self, markers: &'static [&'static str]) -> Task {
         if let Action::Command { absent_when, .. } = &mut self.action {
             *absent_when = markers;
+        }
+        self
+    }
+
+    /// Records how the directory listing saw the file (a regular file; links are not stamped,
+    /// since what they lead to is only known when opened).
+    pub fn listed_as(mut self, meta: &std::fs::Metadata) -> Task {
+        if let Action::File { listed, .. } = &mut self.action {
+            *listed = meta.file_type().is_file().then(|| FileStamp::of(meta));
         }
         self
     }

@@ -12,6 +12,7 @@ use triton_bundle::manifest::{Item, Origin, SliceOrigin};
 use crate::api_output::{self, ApiAnswer};
 use crate::confine::{Confinement, Refusal};
 use crate::exec::{self, CommandOutput, LineFilter, RunLimits};
+use crate::file_change::{self, Change, FileStamp};
 use crate::plan::{Action, OutputFilter, Task};
 use crate::progress::Progress;
 use crate::redact::{LineStart, Redaction};
@@ -149,12 +150,18 @@ impl SliceTally {
     /// The manifest note summarizing slicing, when anything was sliced.
     pub fn note(&self) -> Option<String> {
         (self.files > 0).then(|| {
+            let read = crate::size::human(self.bytes_read);
+            let of = crate::size::human(self.original_bytes);
+            let share = 100.0 * self.bytes_read as f64 / self.original_bytes.max(1) as f64;
+            // Small logs are read whole, and the bisection's probes may read a block twice.
+            let how_much = if self.bytes_read >= self.original_bytes {
+                format!("read them whole ({read} read for {of})")
+            } else {
+                format!("read {read} of their {of} ({share:.2}%)")
+            };
             format!(
-                "time slicing: {} log(s) cut to the window by record time; read {} of their {} ({:.2}%)",
-                self.files,
-                crate::size::human(self.bytes_read),
-                crate::size::human(self.original_bytes),
-                100.0 * self.bytes_read as f64 / self.original_bytes.max(1) as f64
+                "time slicing: {} log(s) cut to the window by record time; {how_much}",
+                self.files
             ) + &if self.rescanned > 0 {
                 format!("; {} found out of order and scanned whole", self.rescanned)
             } else {
@@ -269,7 +276,8 @@ impl<'a> Runner<'a> {
                 path,
                 within,
                 format,
-            } => self.file(&task.source, path, within, *format),
+                listed,
+            } => self.file_listed(&task.source, path, within, *format, *listed),
             Action::Command {
                 argv,
                 name,
@@ -302,6 +310,7 @@ impl<'a> Runner<'a> {
             sliced: false,
             truncated: false,
             slice: None,
+            changed_while_read: None,
             timed_out: false,
             redactions: Default::default(),
             error: None,
@@ -318,7 +327,21 @@ impl<'a> Runner<'a> {
 
     /// Copies one file of this host: a time-ordered log (`format`) cut to the window, anything
     /// else whole with its tail kept past the per-file cap.
+    #[cfg(test)]
     pub fn file(&mut self, source: &str, path: &str, within: &str, format: LogFormat) -> usize {
+        self.file_listed(source, path, within, format, None)
+    }
+
+    /// [`file`](Self::file) of a file the plan listed as `listed`: a file rotated or rewritten
+    /// since, or while it is read, is noticed and the item says so (see `file_change.rs`).
+    pub fn file_listed(
+        &mut self,
+        source: &str,
+        path: &str,
+        within: &str,
+        format: LogFormat,
+        listed: Option<FileStamp>,
+    ) -> usize {
         let started = Instant::now();
         let mut item = self.blank_item(
             source,
@@ -336,26 +359,84 @@ impl<'a> Runner<'a> {
             Confinement::zone(&self.host_root, within)
         };
         let cap = self.limits.max_file_bytes.min(self.remaining_bytes());
-        let read = match (format, self.window.clone()) {
-            (LogFormat::Whole, _) | (_, None) => read_capped(&confinement, path, cap),
+        let window = self.window.clone();
+        let read_once = || match (format, &window) {
+            (LogFormat::Whole, _) | (_, None) => {
+                read_capped(&confinement, path, cap).map(|read| (read, None))
+            }
             (format, Some(window)) => {
-                let request = slice_request(&window, cap);
-                read_sliced(&confinement, path, format, &request).map(|(read, bytes_read)| {
-                    if read.sliced {
-                        self.slicing.files += 1;
-                        self.slicing.original_bytes += read.original;
-                        self.slicing.bytes_read += bytes_read;
-                        self.slicing.rescanned += u64::from(read.rescanned);
-                        self.slicing
-                            .read_by_item
-                            .push((self.items.len(), bytes_read));
-                    }
-                    read
-                })
+                let request = slice_request(window, cap);
+                read_sliced(&confinement, path, format, &request)
+                    .map(|(read, bytes_read)| (read, Some(bytes_read)))
             }
         };
+        let mut read = read_once();
+        let mut changed = Vec::new();
+        let mut reread = None;
+        if let Ok((first, _)) = &read {
+            changed = changes_of(&confinement, path, listed, first);
+            if changed.iter().any(Change::needs_reread) {
+                // The bytes may mix what the file held before and after: read it again, once.
+                read = read_once();
+                if let Ok((second, _)) = &read {
+                    let again = changes_of(&confinement, path, None, second);
+                    if again.iter().any(Change::needs_reread) {
+                        item.error = Some(format!(
+                            "not collected: {}; and again when read a second time",
+                            file_change::describe(&changed)
+                        ));
+                        item.duration_ms = started.elapsed().as_millis() as u64;
+                        return self.push(item);
+                    }
+                    reread = Some(again);
+                }
+            }
+        }
+        let mut renamed = None;
+        for change in &mut changed {
+            if let Change::ReplacedSinceListed { renamed_to, .. } = change {
+                *renamed_to = listed.and_then(|l| find_renamed(&confinement, path, &l));
+                renamed = renamed_to.clone();
+            }
+        }
+        if let (Err(Refusal::NotFound), Some(listed)) = (&read, listed) {
+            // Listed, then gone: renamed away by a rotation with no new file yet, or removed.
+            renamed = find_renamed(&confinement, path, &listed);
+            let text = match &renamed {
+                Some(to) => format!(
+                    "renamed to {to} after it was listed (rotated), and collected there; no \
+                     file is at this path any more"
+                ),
+                None => format!(
+                    "removed or renamed away after it was listed ({} bytes; rotated?): not \
+                     collected, and not found in this directory any more",
+                    listed.size
+                ),
+            };
+            if renamed.is_none() {
+                item.error = Some(text.clone());
+            } else {
+                item.error = Some(format!("{NOT_FOUND}: {text}"));
+            }
+            item.changed_while_read = Some(text);
+            item.duration_ms = started.elapsed().as_millis() as u64;
+            let index = self.push(item);
+            if let Some(renamed) = renamed {
+                self.file_listed(source, &renamed, within, format, Some(listed));
+            }
+            return index;
+        }
         match read {
-            Ok(read) => {
+            Ok((read, bytes_read)) => {
+                if let Some(bytes_read) = bytes_read.filter(|_| read.sliced) {
+                    self.slicing.files += 1;
+                    self.slicing.original_bytes += read.original;
+                    self.slicing.bytes_read += bytes_read;
+                    self.slicing.rescanned += u64::from(read.rescanned);
+                    self.slicing
+                        .read_by_item
+                        .push((self.items.len(), bytes_read));
+                }
                 item.original_bytes = Some(read.original);
                 item.truncated = read.truncated;
                 item.sliced = read.sliced;
@@ -366,6 +447,24 @@ impl<'a> Runner<'a> {
                         start_offset: o.offset,
                         first_line: o.first_line,
                     });
+                if !changed.is_empty() {
+                    let mut text = file_change::describe(&changed);
+                    if let Some(again) = &reread {
+                        text.push_str("; read a second time: the copy is of that read");
+                        if !again.is_empty() {
+                            text.push_str(&format!(
+                                ", during which it {}",
+                                file_change::describe(again)
+                            ));
+                        }
+                    }
+                    if changed.iter().any(Change::loses_records) {
+                        item.error = Some(format!(
+                            "{text}; records it held before may be missing from the bundle"
+                        ));
+                    }
+                    item.changed_while_read = Some(text);
+                }
                 let rel = layout::host_file(&self.host, path);
                 self.store(&mut item, rel, &read.data);
             }
@@ -373,7 +472,12 @@ impl<'a> Runner<'a> {
             Err(refusal) => item.error = Some(refusal.to_string()),
         }
         item.duration_ms = started.elapsed().as_millis() as u64;
-        self.push(item)
+        let index = self.push(item);
+        if let Some(renamed) = renamed {
+            // The file the plan listed, under its new name: its records are collected after all.
+            self.file_listed(source, &renamed, within, format, listed);
+        }
+        index
     }
 
     /// Runs a command and stores its output; returns the item index and the output (for
@@ -675,6 +779,40 @@ struct FileRead {
     rescanned: bool,
     /// Where `data` starts in the file (`None`: at its start).
     origin: Option<DataOrigin>,
+    /// The open file, when opened and after the read.
+    opened: Option<FileStamp>,
+    after: Option<FileStamp>,
+}
+
+/// How the file at `path` changed while `read` was made (see `file_change.rs`).
+fn changes_of(
+    confinement: &Confinement,
+    path: &str,
+    listed: Option<FileStamp>,
+    read: &FileRead,
+) -> Vec<Change> {
+    let (Some(opened), Some(after)) = (read.opened, read.after) else {
+        return Vec::new();
+    };
+    let at_path = match confinement.resolve(path) {
+        Ok((_, meta)) => Some(FileStamp::of(&meta)),
+        Err(Refusal::NotFound) => None,
+        // Unknown: claim nothing about the path.
+        Err(_) => Some(opened),
+    };
+    file_change::changes(listed, opened, after, at_path)
+}
+
+/// The file in the directory of `path` that is the one `listed` (renamed by a rotation), if any.
+fn find_renamed(confinement: &Confinement, path: &str, listed: &FileStamp) -> Option<String> {
+    let (dir, _) = path.rsplit_once('/')?;
+    let dir = if dir.is_empty() { "/" } else { dir };
+    confinement
+        .list_dir(dir)
+        .ok()?
+        .into_iter()
+        .find(|(_, meta)| meta.file_type().is_file() && FileStamp::of(meta).same_file(listed))
+        .map(|(name, _)| crate::sources::join(dir, &name))
 }
 
 /// The slicing request for `window`: the failure is taken to be one job margin before the
@@ -711,6 +849,7 @@ fn read_sliced(
     request: &SliceRequest,
 ) -> Result<(FileRead, u64), Refusal> {
     let (mut file, meta) = confinement.open_file(path)?;
+    let opened = Some(FileStamp::of(&meta));
     let size = meta.len();
     let small = size <= SCAN_FROM_START_MAX_BYTES;
     let before = crate::os::thread_bytes_read();
@@ -724,7 +863,9 @@ fn read_sliced(
     if small && !sliced.untimed && sliced.origin.is_some_and(|o| o.first_line.is_none()) {
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
-        return Ok((read_tail(file, size, path, request.cap)?, 0));
+        let mut read = read_tail(file, size, path, request.cap)?;
+        read.opened = opened;
+        return Ok((read, 0));
     }
     let bytes_read = match (before, crate::os::thread_bytes_read()) {
         (Some(before), Some(after)) => after.saturating_sub(before),
@@ -737,6 +878,8 @@ fn read_sliced(
         rescanned: sliced.rescanned,
         origin: sliced.origin,
         data: sliced.data,
+        opened,
+        after: file.metadata().ok().map(|m| FileStamp::of(&m)),
     };
     Ok((read, bytes_read))
 }
@@ -744,7 +887,9 @@ fn read_sliced(
 /// Reads a file through the confinement: the whole file, or its last `cap` bytes.
 fn read_capped(confinement: &Confinement, path: &str, cap: u64) -> Result<FileRead, Refusal> {
     let (file, meta) = confinement.open_file(path)?;
-    read_tail(file, meta.len(), path, cap)
+    let mut read = read_tail(file, meta.len(), path, cap)?;
+    read.opened = Some(FileStamp::of(&meta));
+    Ok(read)
 }
 
 /// The whole of an open file, or its last `cap` bytes from a line start.
@@ -773,9 +918,15 @@ fn read_tail(
     // What the file held when it was opened: a log still being written is not chased (the
     // bytes stay consistent with `original_bytes`), and one cut short meanwhile ends early.
     let mut data = Vec::with_capacity(size.min(cap) as usize);
-    file.take(size.min(cap))
+    let mut limited = file.take(size.min(cap));
+    limited
         .read_to_end(&mut data)
         .map_err(|e| Refusal::Io(format!("{path}: {e}")))?;
+    let after = limited
+        .into_inner()
+        .metadata()
+        .ok()
+        .map(|m| FileStamp::of(&m));
     let mut origin = None;
     if truncated {
         // Start at a line: a cut line is useless to a reader and could hide a secret's name
@@ -798,6 +949,8 @@ fn read_tail(
         sliced: false,
         rescanned: false,
         origin,
+        opened: None,
+        after,
     })
 }
 

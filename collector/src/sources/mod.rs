@@ -120,7 +120,7 @@ pub fn file_tasks(
         Ok(entries) => entries
             .into_iter()
             .filter(|(name, meta)| !meta.is_dir() && keep(name))
-            .map(|(name, _)| Task::file(source, cost, join(dir, &name), within))
+            .map(|(name, meta)| Task::file(source, cost, join(dir, &name), within).listed_as(&meta))
             .collect(),
         Err(Refusal::NotFound) => vec![Task::note(
             source,

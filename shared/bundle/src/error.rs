@@ -107,6 +107,22 @@ pub enum BundleError {
         last: Option<String>,
     },
 
+    /// A compressed single-file input inflates to more than its size times the allowed ratio
+    /// (see [`crate::NestedLimits::max_ratio`]); nothing of it is delivered.
+    #[error(
+        "bundle {}: not read: it inflates to more than {limit} bytes, over {max_ratio} times its \
+         {compressed} compressed bytes (a decompression bomb?)",
+        path.display()
+    )]
+    InflateLimit {
+        path: PathBuf,
+        /// Size of the compressed file.
+        compressed: u64,
+        /// Inflated bytes after which the reading stopped.
+        limit: u64,
+        max_ratio: u64,
+    },
+
     /// The input is of a kind this reader cannot open.
     #[error("bundle {}: {what}", path.display())]
     Unsupported { path: PathBuf, what: String },

@@ -12,7 +12,7 @@ pub const FORMAT_NAME: &str = "triton-support-bundle";
 /// Major version of the format. Readers refuse a manifest with another major version.
 pub const FORMAT_MAJOR: u32 = 1;
 /// Minor version: additions that older readers can ignore.
-pub const FORMAT_MINOR: u32 = 1;
+pub const FORMAT_MINOR: u32 = 2;
 
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +136,12 @@ pub struct Item {
     /// (cut to the window, or only the tail kept under a cap). Since 1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice: Option<SliceOrigin>,
+    /// The file changed while it was collected: between being listed and being copied, or
+    /// during the copy (it grew or shrank, or its path was given to another file, as log
+    /// rotation does), in words. The stored bytes are always one file's, as read; this says
+    /// what differs on the host. Since 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_while_read: Option<String>,
     /// A command killed at its timeout (partial output kept).
     #[serde(default)]
     pub timed_out: bool,
@@ -197,8 +203,25 @@ mod tests {
     fn a_1_0_item_without_slice_still_reads_and_writes_without_it() {
         let item: Item = serde_json::from_str(&item_json("")).expect("1.0 item");
         assert_eq!(item.slice, None);
+        assert_eq!(item.changed_while_read, None);
         let written = serde_json::to_string(&item).expect("json");
         assert!(!written.contains("\"slice\":"), "{written}");
+        assert!(!written.contains("changed_while_read"), "{written}");
+    }
+
+    #[test]
+    fn a_changed_file_says_so_and_round_trips() {
+        let item: Item = serde_json::from_str(&item_json(
+            r#","changed_while_read":"grew from 10 to 20 bytes while being read""#,
+        ))
+        .expect("1.2 item");
+        assert_eq!(
+            item.changed_while_read.as_deref(),
+            Some("grew from 10 to 20 bytes while being read")
+        );
+        let back: Item =
+            serde_json::from_str(&serde_json::to_string(&item).expect("json")).expect("reread");
+        assert_eq!(back, item);
     }
 
     #[test]

@@ -338,39 +338,69 @@ fn truncated_bundle_errors_after_delivering_what_came_before() {
     assert!(entries.len() >= 2);
 }
 
+/// Plain gzip has no points to resume at: damage in the middle still stops the reading there
+/// (BGZF bundles read on past it: `resync.rs`).
 #[test]
-fn corrupt_bytes_in_the_middle_name_the_place() {
+fn corrupt_bytes_in_a_plain_gzip_stop_the_reading_and_name_the_place() {
     let dir = tempfile::tempdir().unwrap();
+    // Text, so that damaged bytes break the deflate codes (in stored blocks of incompressible
+    // data only the final CRC would notice).
+    let mut tar_bytes = Vec::new();
+    for i in 0..6 {
+        let text: String = (0..4000)
+            .map(|n| format!("{{\"level\":30,\"msg\":\"entry {i} line {n}\"}}\n"))
+            .collect();
+        raw_member(
+            &mut tar_bytes,
+            format!("top/hosts/s/files/log{i}.bin").as_bytes(),
+            tar::EntryType::Regular,
+            None,
+            text.as_bytes(),
+        );
+    }
+    raw_member(
+        &mut tar_bytes,
+        b"top/manifest.json",
+        tar::EntryType::Regular,
+        None,
+        b"{}",
+    );
+    tar_bytes.extend_from_slice(&[0; 1024]);
     let path = dir.path().join("flip.tar.gz");
-    multi_entry_bundle(&path);
+    gzip_to(&path, &tar_bytes);
     let mut bytes = fs::read(&path).unwrap();
     let at = bytes.len() / 2;
     for b in &mut bytes[at..at + 64] {
         *b ^= 0x5a;
     }
     fs::write(&path, &bytes).unwrap();
-    for threads in [1, 2] {
-        let mut bundle = Bundle::open(&path).unwrap();
-        bundle.set_threads(threads);
-        let mut delivered = 0;
-        let err = bundle
-            .for_each_entry(&mut |entry| {
-                let mut sink = Vec::new();
-                // A read error surfaces here; the reader reports it with its location.
-                if std::io::Read::read_to_end(entry, &mut sink).is_ok() {
-                    delivered += 1;
-                }
-                Ok(())
-            })
-            .unwrap_err();
-        let msg = err.to_string();
-        assert!(matches!(err, BundleError::Corrupt { .. }), "{msg}");
-        assert!(
-            msg.contains("flip.tar.gz") && msg.contains("uncompressed byte"),
-            "{msg}"
-        );
-        assert!(delivered >= 2, "{delivered}");
-    }
+    let mut bundle = Bundle::open(&path).unwrap();
+    assert_eq!(bundle.kind(), triton_bundle::BundleKind::GzipTar);
+    let mut delivered = Vec::new();
+    let err = bundle
+        .for_each_entry(&mut |entry| {
+            let mut sink = Vec::new();
+            // A read error surfaces here; the reader reports it with its location.
+            if std::io::Read::read_to_end(entry, &mut sink).is_ok() {
+                delivered.push(entry.path().to_string());
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, BundleError::Corrupt { .. }), "{msg}");
+    assert!(
+        msg.contains("flip.tar.gz") && msg.contains("uncompressed byte"),
+        "{msg}"
+    );
+    assert!(delivered.len() >= 2, "{delivered:?}");
+    assert!(
+        !delivered
+            .iter()
+            .any(|p| p.ends_with("manifest.json") || p.ends_with("log5.bin")),
+        "nothing after the damage is read: {delivered:?}"
+    );
+    assert!(bundle.manifest().is_none());
 }
 
 #[test]
@@ -417,4 +447,98 @@ fn block_boundary_near(bytes: &[u8], near: usize) -> usize {
         at += bsize + 1;
     }
     at
+}
+
+/// A gzip member holding `len` bytes of one repeated line, compressed as far as deflate goes
+/// (about 1000 to 1).
+fn repeated_member(len: usize) -> Vec<u8> {
+    let line = b"{\"msg\":\"boom\"}\n";
+    let data: Vec<u8> = line.iter().copied().cycle().take(len).collect();
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&data).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_single_compressed_file_that_inflates_too_far_is_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    // 512 members of 1 MiB each: half a MiB on disk, 512 MiB inflated.
+    let member = repeated_member(1 << 20);
+    let path = dir.path().join("vmapi.log.gz");
+    fs::write(&path, member.repeat(512)).unwrap();
+    let started = std::time::Instant::now();
+    let mut bundle = Bundle::open(&path).unwrap();
+    assert_eq!(bundle.kind(), triton_bundle::BundleKind::GzipFile);
+    let mut delivered = 0;
+    let err = bundle
+        .for_each_entry(&mut |_| {
+            delivered += 1;
+            Ok(())
+        })
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, BundleError::InflateLimit { .. }), "{msg}");
+    assert!(
+        msg.contains("vmapi.log.gz") && msg.contains("decompression bomb"),
+        "{msg}"
+    );
+    assert_eq!(delivered, 0, "nothing of it is delivered");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    // bzip2 goes much further than gzip (a few bytes per MiB of one repeated byte).
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    for _ in 0..64 {
+        bz.write_all(&[b'a'; 1 << 20]).unwrap();
+    }
+    let path = dir.path().join("repeated.bz2");
+    fs::write(&path, bz.finish().unwrap()).unwrap();
+    let err = Bundle::open(&path)
+        .unwrap()
+        .for_each_entry(&mut |_| Ok(()))
+        .unwrap_err();
+    assert!(matches!(err, BundleError::InflateLimit { .. }), "{err}");
+
+    // Ordinary compressed logs are delivered inflated, whatever their ratio below the bound.
+    let text = b"{\"level\":30,\"msg\":\"a line of log\"}\n".repeat(100_000);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text).unwrap();
+    let path = dir.path().join("ok.log.gz");
+    fs::write(&path, gz.finish().unwrap()).unwrap();
+    let (entries, result) = read_ordered(&path);
+    result.unwrap();
+    assert_eq!(entries, [("ok.log".to_string(), text)]);
+}
+
+#[test]
+fn gigabytes_after_the_end_of_the_tar_are_not_inflated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("padded.tar.gz");
+    let mut tar_bytes = Vec::new();
+    raw_member(
+        &mut tar_bytes,
+        b"a.log",
+        tar::EntryType::Regular,
+        None,
+        b"line\n",
+    );
+    tar_bytes.extend_from_slice(&[0; 1024]);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar_bytes).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    // 20 MiB of zeros after the end-of-archive blocks, in members of 1 MiB.
+    let mut zeros = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    zeros.write_all(&vec![0u8; 1 << 20]).unwrap();
+    bytes.extend_from_slice(&zeros.finish().unwrap().repeat(20));
+    fs::write(&path, &bytes).unwrap();
+    let (entries, result) = read_ordered(&path);
+    assert_eq!(entries, [("a.log".to_string(), b"line\n".to_vec())]);
+    let summary = result.unwrap();
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("follow the end of the tar archive; not read")),
+        "{:?}",
+        summary.warnings
+    );
 }

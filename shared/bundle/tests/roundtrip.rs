@@ -92,7 +92,7 @@ fn our_reader_reads_back_everything_in_order() {
     let mut bundle = Bundle::open(&written.path).unwrap();
     assert_eq!(bundle.kind(), BundleKind::BgzfTar);
     assert!(bundle.is_triton_bundle());
-    assert_eq!(bundle.format_version(), Some("1.1"));
+    assert_eq!(bundle.format_version(), Some("1.2"));
     assert!(
         bundle.manifest().is_none(),
         "archives have the manifest only after a pass"
@@ -117,7 +117,7 @@ fn our_reader_reads_back_everything_in_order() {
     assert_eq!(entries.last().unwrap().0, "manifest.json");
     let stamp: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
     assert_eq!(stamp["format"], "triton-support-bundle");
-    assert_eq!(stamp["format_version"], "1.1");
+    assert_eq!(stamp["format_version"], "1.2");
     assert_eq!(&entries[1..entries.len() - 1], &written.expected[..]);
     assert_eq!(bundle.manifest(), Some(&written.manifest));
 }

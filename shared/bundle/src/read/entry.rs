@@ -134,7 +134,8 @@ pub struct Skipped {
 pub struct ReadSummary {
     /// Entries delivered to the callback.
     pub entries: u64,
-    /// Entries not delivered (not regular files, unsafe names, outside the top directory).
+    /// Entries not delivered (not regular files, unsafe names, outside the top directory), or
+    /// handed out and then cut by damaged data (reason `lost: ...`).
     pub skipped: Vec<Skipped>,
     /// Problems that did not stop the reading (unparsable manifest, missing BGZF EOF block, ...).
     pub warnings: Vec<String>,

@@ -7,6 +7,7 @@
 //! and names with `..` are listed as skipped and never followed. Archives are streamed: memory
 //! does not grow with the size of the bundle or of its entries.
 
+mod bgzf;
 mod compression;
 mod deliver;
 mod detect;
@@ -14,6 +15,7 @@ mod dir_source;
 mod entry;
 mod nested;
 mod position;
+mod resilient;
 mod source;
 mod tar_stream;
 mod top;
@@ -26,17 +28,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use noodles_bgzf as bgzf;
-
+use self::bgzf::SharedStream;
 pub use self::compression::Compression;
 use self::deliver::{parse_manifest, Delivery};
 use self::detect::Detected;
 pub use self::entry::{nested_layers, Entry, ReadSummary, Skipped};
 use self::nested::Nesting;
+use self::nested::RATIO_EXEMPT_BYTES;
 pub use self::nested::{NestedLimits, NESTED_SEPARATOR};
 use self::position::{CountingFile, Position};
 use self::source::{Flow, RawEntry, RawKind};
-use self::tar_stream::{stream_tar, StreamError};
+use self::tar_stream::{stream_tar, StreamError, Trailer};
 use self::top::TopFinder;
 use crate::error::BundleError;
 use crate::format::{read_stamp, FormatStamp, MAX_FORMAT_FILE_BYTES};
@@ -195,7 +197,11 @@ impl Bundle {
     /// Streams every deliverable entry, in archive order, to `callback`.
     ///
     /// On a damaged archive the entries before the damage have been delivered when the error is
-    /// returned. An error returned by `callback` stops the reading and is returned as is.
+    /// returned. A BGZF bundle reads on past a damaged member instead: the entry the damage cut
+    /// fails its read and is listed in [`ReadSummary::skipped`] as lost, the entries after the
+    /// damage are delivered, and a warning names the file, the compressed offset of the damage
+    /// and what was skipped. An error returned by `callback` stops the reading and is returned as
+    /// is.
     pub fn for_each_entry(
         &mut self,
         callback: &mut dyn FnMut(&mut Entry<'_>) -> Result<(), BundleError>,
@@ -247,17 +253,12 @@ impl Bundle {
         counter: Arc<AtomicU64>,
     ) -> Result<Box<dyn Read>, BundleError> {
         let file = File::open(&self.path).map_err(|e| BundleError::io(&self.path, "opening", e))?;
-        let counted = CountingFile::new(file, counter);
-        if self.kind != BundleKind::BgzfTar {
-            let buffered = BufReader::with_capacity(64 * 1024, counted);
-            return Ok(compression::decoder(self.compression, buffered));
+        if self.kind == BundleKind::BgzfTar {
+            return Ok(Box::new(bgzf::stream(Box::new(file), threads, counter)));
         }
-        Ok(match NonZeroUsize::new(threads).filter(|n| n.get() > 1) {
-            Some(workers) => Box::new(bgzf::io::MultithreadedReader::with_worker_count(
-                workers, counted,
-            )),
-            None => Box::new(bgzf::io::Reader::new(counted)),
-        })
+        let counted = CountingFile::new(file, counter);
+        let buffered = BufReader::with_capacity(64 * 1024, counted);
+        Ok(compression::decoder(self.compression, buffered))
     }
 
     fn stream_tar_kind(
@@ -266,6 +267,19 @@ impl Bundle {
         delivery: &mut Delivery<'_, '_>,
     ) -> Result<(), BundleError> {
         let counter = Arc::new(AtomicU64::new(0));
+        if self.kind == BundleKind::BgzfTar {
+            let file =
+                File::open(&self.path).map_err(|e| BundleError::io(&self.path, "opening", e))?;
+            let read_to = position.compressed_counter().unwrap_or(counter);
+            let stream = SharedStream::new(bgzf::stream(Box::new(file), self.threads, read_to));
+            return resilient::stream_bgzf_tar(
+                &self.path,
+                self.top.as_deref(),
+                &stream,
+                position,
+                delivery,
+            );
+        }
         let input = self.decompressed(
             self.threads,
             position.compressed_counter().unwrap_or(counter),
@@ -275,10 +289,15 @@ impl Bundle {
             Ok(Flow::Continue)
         }) {
             Ok(end) => {
-                if let Some(problem) = end.trailer_problem {
-                    delivery.summary.warnings.push(format!(
-                        "damaged data after the end of the tar archive: {problem}"
-                    ));
+                match end.trailer_problem {
+                    // A gzip or bzip2 check covers the whole stream: what was delivered may be
+                    // damaged too, not only what follows the tar.
+                    Some(Trailer::Damaged(problem)) => delivery.summary.warnings.push(format!(
+                        "the compressed data fails a check after the end of the tar archive \
+                         ({problem}): the entries read may hold damaged bytes"
+                    )),
+                    Some(too_long) => delivery.summary.warnings.push(too_long.to_string()),
+                    None => {}
                 }
                 delivery.finish()?;
                 if !end.saw_end_marker {
@@ -363,18 +382,29 @@ impl Bundle {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "input".to_string());
+        let file_size = std::fs::metadata(&self.path)
+            .map_err(|e| BundleError::io(&self.path, "reading metadata", e))?
+            .len();
         let (name, size) = if self.compression != Compression::None {
             let name = compression::inner_file_name(&file_name, self.compression);
-            // The size must be known before the entry is handed out: count it in a first pass.
-            let mut counting = self.decompressed(1, Arc::new(AtomicU64::new(0)))?;
-            let size = io::copy(&mut counting, &mut io::sink())
+            // The size must be known before the entry is handed out: count it in a first pass,
+            // which also stops a decompression bomb before anything is delivered.
+            let max_ratio = self.nested.unwrap_or_default().max_ratio;
+            let cap = file_size.saturating_mul(max_ratio).max(RATIO_EXEMPT_BYTES);
+            let counting = self.decompressed(1, Arc::new(AtomicU64::new(0)))?;
+            let size = io::copy(&mut counting.take(cap.saturating_add(1)), &mut io::sink())
                 .map_err(|e| delivery.corrupt(Some(&name), e))?;
+            if size > cap {
+                return Err(BundleError::InflateLimit {
+                    path: self.path.clone(),
+                    compressed: file_size,
+                    limit: cap,
+                    max_ratio,
+                });
+            }
             (name, size)
         } else {
-            let size = std::fs::metadata(&self.path)
-                .map_err(|e| BundleError::io(&self.path, "reading metadata", e))?
-                .len();
-            (file_name, size)
+            (file_name, file_size)
         };
         let counter = Arc::new(AtomicU64::new(0));
         let mut reader = self.decompressed(1, counter)?;

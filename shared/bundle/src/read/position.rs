@@ -73,6 +73,11 @@ impl Position {
         self.compressed.clone()
     }
 
+    /// Moves the uncompressed offset (reading resumed elsewhere after damage).
+    pub(crate) fn set_uncompressed(&self, offset: u64) {
+        self.uncompressed.set(offset);
+    }
+
     pub(crate) fn hit_end(&self) -> bool {
         self.hit_end.get()
     }

@@ -16,6 +16,9 @@ use crate::error::BundleError;
 const MAX_NAME_BYTES: u64 = 64 * 1024;
 /// Largest pax extended header accepted.
 const MAX_PAX_BYTES: u64 = 1024 * 1024;
+/// Data after the tar's end read, at most, to check the compressed stream's end (tar pads to a
+/// 10 KiB record; more is odd, and inflating gigabytes of it would only cost time).
+const MAX_TRAILER_BYTES: u64 = 16 * 1024 * 1024;
 
 pub(crate) enum StreamError {
     /// The callback refused (or a format check failed): passed through unchanged.
@@ -40,7 +43,29 @@ pub(crate) struct TarEnd {
     /// The archive ended with its end-of-archive zero block (not just by running out of input).
     pub saw_end_marker: bool,
     /// A problem reading the compressed data after the tar end (e.g. a damaged gzip trailer).
-    pub trailer_problem: Option<String>,
+    pub trailer_problem: Option<Trailer>,
+}
+
+/// What is wrong after the tar's end-of-archive block.
+pub(crate) enum Trailer {
+    /// The compressed data fails to read (a damaged member, a CRC that does not match).
+    Damaged(String),
+    /// More data than a tar's padding follows; it was not read.
+    TooLong,
+}
+
+impl std::fmt::Display for Trailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trailer::Damaged(problem) => {
+                write!(f, "damaged data after the end of the tar: {problem}")
+            }
+            Trailer::TooLong => write!(
+                f,
+                "more than {MAX_TRAILER_BYTES} bytes follow the end of the tar archive; not read"
+            ),
+        }
+    }
 }
 
 /// Streams every entry of the tar in `input` to `on_entry`.
@@ -120,10 +145,12 @@ pub(crate) fn stream_tar(
         });
     }
     let saw_end_marker = !position.hit_end();
-    let mut rest = archive.into_inner();
-    let trailer_problem = io::copy(&mut rest, &mut io::sink())
-        .err()
-        .map(|e| e.to_string());
+    let rest = archive.into_inner();
+    let trailer_problem = match io::copy(&mut rest.take(MAX_TRAILER_BYTES + 1), &mut io::sink()) {
+        Err(e) => Some(Trailer::Damaged(e.to_string())),
+        Ok(n) if n > MAX_TRAILER_BYTES => Some(Trailer::TooLong),
+        Ok(_) => None,
+    };
     Ok(TarEnd {
         saw_end_marker,
         trailer_problem,

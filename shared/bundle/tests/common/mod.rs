@@ -57,6 +57,7 @@ pub fn file_item(path: &str, bytes: u64, sha256: &str) -> Item {
         sliced: false,
         truncated: false,
         slice: None,
+        changed_while_read: None,
         timed_out: false,
         redactions: BTreeMap::new(),
         error: None,

@@ -6,6 +6,7 @@ mod archive;
 mod archive_cases;
 mod bundle;
 mod content_cases;
+mod damage_cases;
 mod deflate;
 mod run;
 
@@ -36,6 +37,11 @@ pub struct HostileCase {
     pub hostile_text: bool,
     /// `triton-analyze logs` applies too.
     pub logs: bool,
+    /// More fragments the analyzer's stderr or report must carry (e.g. what was read after
+    /// damage, and what was lost).
+    pub also: Vec<&'static str>,
+    /// Fragments neither may carry (e.g. an entry that must not have been read).
+    pub never: Vec<&'static str>,
 }
 
 impl HostileCase {
@@ -72,6 +78,8 @@ impl Cases {
             outcome,
             hostile_text: false,
             logs: false,
+            also: Vec::new(),
+            never: Vec::new(),
         });
     }
 
@@ -87,6 +95,7 @@ pub fn corpus(dir: &Path) -> Vec<HostileCase> {
         list: Vec::new(),
     };
     archive_cases::add(&mut cases).expect("writing the archive cases");
+    damage_cases::add(&mut cases).expect("writing the damaged-stream cases");
     content_cases::add(&mut cases).expect("writing the content cases");
     cases.list
 }

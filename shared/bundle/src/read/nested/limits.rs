@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 /// A member inflating to less than this is never stopped by the ratio limit: small files of
 /// repeated lines legitimately compress very well.
-const RATIO_EXEMPT_BYTES: u64 = 1024 * 1024;
+pub(crate) const RATIO_EXEMPT_BYTES: u64 = 1024 * 1024;
 
 /// Limits on reading archives inside archives (see [`crate::Bundle::set_nested`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use self::limits::Inflating;
 pub use self::limits::NestedLimits;
 pub(crate) use self::limits::Nesting;
+pub(crate) use self::limits::RATIO_EXEMPT_BYTES;
 
 use super::compression::{decoder, inner_file_name, Compression};
 use super::deliver::Delivery;
@@ -356,9 +357,7 @@ impl Delivery<'_, '_> {
             Ok(end) if !end.saw_end_marker => Ok(Some(format!(
                 "ends {after} without the tar end-of-archive block (truncated?)"
             ))),
-            Ok(end) => Ok(end
-                .trailer_problem
-                .map(|p| format!("damaged data after the end of the tar: {p}"))),
+            Ok(end) => Ok(end.trailer_problem.map(|p| p.to_string())),
         }
     }
 
