@@ -13,7 +13,9 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::*;
-use triton_test_support::{assert_success, create_datacenter, path_with_fakes, run, workspace_bin};
+use triton_test_support::{
+    assert_success, create_datacenter, headnode_collector, path_with_fakes, run, workspace_bin,
+};
 
 fn sh(dc: &Path, script: &str) {
     let output = run(Command::new("sh")
@@ -167,6 +169,7 @@ fn kvm_out_of_memory_from_service_bundles() {
     assert_eq!(got["diagnosis"]["key"], "kvm-qemu-out-of-memory");
     assert_eq!(got["diagnosis"]["confidence"], "likely");
     assert_eq!(got["failed_task"], want["failed_task"]);
+    assert_eq!(image_findings(&report), Vec::<String>::new());
     assert_eq!(got["server_uuid"], want["server_uuid"]);
     // qemu's memory failure is cited from the CN bundle's vmlogs/<vm>.vm.log, at the VM's path.
     let vm = want["vm_uuid"].as_str().expect("vm");
@@ -260,25 +263,379 @@ fn zone_setup_failed_from_service_bundles() {
     let got = check_without_job(&report, want);
     assert_eq!(got["diagnosis"]["key"], "zone-setup-failed", "{got:#}");
     assert_eq!(got["diagnosis"]["confidence"], "likely");
+    assert_eq!(image_findings(&report), Vec::<String>::new());
     assert_eq!(got["failed_task"], want["failed_task"]);
 }
 
+/// The findings the report made for provision `got`.
+fn findings_of<'a>(report: &'a Value, got: &Value) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["provision"] == got["id"])
+        .collect()
+}
+
+/// Whether any provision of the report got an image import finding (primary or not).
+fn image_findings(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["key"].as_str())
+        .filter(|k| k.starts_with("image-import"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The text of one member of a service bundle (`gtar -jcf`: bzip2 around a tar).
+fn member_text(bundle: &Path, member: &str) -> String {
+    use std::io::Read;
+    let file = std::fs::File::open(bundle).expect("open service bundle");
+    let mut archive = tar::Archive::new(bzip2::read::BzDecoder::new(file));
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        if entry.path().expect("path").to_string_lossy() == member {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).expect("read member");
+            return text;
+        }
+    }
+    panic!("{member} not in {}", bundle.display())
+}
+
+/// Evidence cited from the compute node's command output in its service bundle (`zpool.history`,
+/// `zfs.list`): each item's excerpt is the very line it cites there.
+fn cited_from_cn_bundle<'a>(finding: &'a Value, cn_bundle: &Path, cn: &str) -> Vec<&'a Value> {
+    let bundle_name = cn_bundle
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
+    let cited: Vec<&Value> = finding["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter(|e| e["place"]["input"] == bundle_name.as_str())
+        .collect();
+    for e in &cited {
+        let entry = e["place"]["entry"].as_str().expect("entry");
+        assert!(entry.starts_with(&format!("{cn}/")), "{e:#}");
+        assert_eq!(e["place"]["host"], cn, "{e:#}");
+        let Some(line) = e["line"].as_u64() else {
+            continue;
+        };
+        let text = member_text(cn_bundle, entry);
+        let at = text.lines().nth(line as usize - 1).expect("the cited line");
+        let excerpt = e["excerpt"].as_str().expect("excerpt");
+        assert_eq!(
+            at.split_whitespace().collect::<Vec<_>>(),
+            excerpt.split_whitespace().collect::<Vec<_>>(),
+            "{entry}:{line} is what is quoted"
+        );
+    }
+    cited
+}
+
+/// An image import scenario from service bundles alone: the expected key, `likely`, the image
+/// step named, and the compute node's pool cited (the lines the simulator's ground truth names).
+fn image_import_from_service_bundles(
+    name: &str,
+    prepare: Option<fn(&Path, &Value)>,
+    key: &str,
+) -> (Value, Value) {
+    let changed = prepare.is_some();
+    let (_tmp, expected, hn, cn_bundle) = scenario_with(name, |dc, e| {
+        if let Some(prepare) = prepare {
+            prepare(dc, e)
+        }
+    });
+    let report = analyze(&[&hn, &cn_bundle]);
+    let want = &expected["provisions"][0];
+    let got = check_without_job(&report, want);
+    assert_eq!(got["diagnosis"]["key"], key, "{name}: {got:#}");
+    assert_eq!(got["diagnosis"]["confidence"], "likely", "{name}");
+    let failed_task = want["failed_task"].as_str().expect("failed task");
+    assert!(
+        got["diagnosis"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains(failed_task)),
+        "{name}: the summary names the image step: {got:#}"
+    );
+    let findings = findings_of(&report, &got);
+    let finding = findings
+        .iter()
+        .find(|f| f["key"] == key)
+        .expect("the finding");
+    let cn = want["server_uuid"].as_str().expect("server");
+    let cited = cited_from_cn_bundle(finding, &cn_bundle, cn);
+    assert!(
+        cited
+            .iter()
+            .any(|e| e["place"]["command"] == "zpool history"
+                || e["place"]["command"] == "zfs list -t all"),
+        "{name}: the pool is cited: {finding:#}"
+    );
+    // Every pool line the ground truth names for this provision is among what is cited (when
+    // the test did not change the story).
+    let truths = if changed {
+        Vec::new()
+    } else {
+        want["evidence"].as_array().expect("evidence").clone()
+    };
+    for truth in &truths {
+        let Some(command) = truth["command"].as_str() else {
+            continue;
+        };
+        if command != "zpool history" && command != "zfs list -t all" {
+            continue;
+        }
+        let contains = truth["contains"].as_str().expect("contains");
+        let dataset = contains
+            .split_whitespace()
+            .last()
+            .expect("a dataset")
+            .trim_end_matches("@final");
+        assert!(
+            cited.iter().any(|e| e["place"]["command"] == command
+                && e["excerpt"].as_str().is_some_and(|x| x.contains(dataset))),
+            "{name}: `{command}` line with {dataset} cited: {finding:#}"
+        );
+    }
+    // Only one image key for the provision.
+    let keys: Vec<&Value> = findings
+        .iter()
+        .map(|f| &f["key"])
+        .filter(|k| k.as_str().is_some_and(|k| k.starts_with("image-import")))
+        .collect();
+    assert_eq!(keys.len(), 1, "{name}: {keys:?}");
+    (report, got)
+}
+
 #[test]
-fn image_import_scenarios_need_the_job_or_the_provisioner_log() {
-    // provision-7.0.28: the import error is only in the job and in the CN's
-    // /var/log/provisioner/provisioner.log; sdc-sbcreate keeps var/log/*.log of the global zone,
-    // not that directory, and no HN log names the error. The job is found in the workflow
-    // runner's log, so the report names it and how to collect it, and says `unknown`.
-    for name in [
-        "image-import-race",
+fn image_import_race_from_service_bundles() {
+    // The origin's -partial dataset was received before the provision failed and renamed into
+    // place after: another import of it was running.
+    let (report, got) =
+        image_import_from_service_bundles("image-import-race", None, "image-import-race");
+    let finding = findings_of(&report, &got)[0];
+    assert!(
+        finding["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .any(|e| e["excerpt"]
+                .as_str()
+                .is_some_and(|x| x.contains(" zfs rename zones/") && x.contains("-partial "))),
+        "{finding:#}"
+    );
+}
+
+#[test]
+fn image_import_partial_leftover_from_service_bundles() {
+    image_import_from_service_bundles(
         "image-import-partial-leftover",
-        "image-import-transient",
+        None,
+        "image-import-partial-leftover",
+    );
+}
+
+#[test]
+fn image_import_transient_from_service_bundles() {
+    image_import_from_service_bundles("image-import-transient", None, "image-import-transient");
+}
+
+/// What the 7.0-era provisioner logs in its SMF log when a task fails: the `error` event it
+/// publishes to CNAPI, at INFO, with the task's error as `message.error` (sdc-provisioner-agent
+/// `lib/task_agent/task_agent.js` `Publishing event to routing key (%s)`, `task.js` `fatal`). The
+/// simulator writes it only to the hourly rotation `sdc-sbcreate` leaves out; here it is still in
+/// the live log, as within the hour after a failure.
+fn plant_provisioner_error_event(dc: &Path, expected: &Value) {
+    let want = &expected["provisions"][0];
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dc.join("sim/state.json")).expect("state"))
+            .expect("state parses");
+    let job = state["api"]["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["uuid"] == want["job_uuid"])
+        .expect("the job");
+    let failed = job["chain_results"]
+        .as_array()
+        .and_then(|r| r.last())
+        .expect("the failed task");
+    let error = failed["error"]["message"]
+        .as_str()
+        .expect("the import error");
+    let request = job["params"]["x-request-id"].as_str().expect("request id");
+    let finished: jiff::Timestamp = failed["finished_at"]
+        .as_str()
+        .expect("finished_at")
+        .parse()
+        .expect("a time");
+    let at = (finished - jiff::SignedDuration::from_secs(1)).strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let cn = want["server_uuid"].as_str().expect("server");
+    let record = serde_json::json!({
+        "name": "provisioner", "hostname": "cn", "pid": 4242, "level": 30,
+        "message": {"error": error, "req_id": request}, "req_id": request,
+        "msg": format!("Publishing event to routing key (provisioner.{cn}.event.error.c0ffee.t0ffee)"),
+        "time": at.to_string(), "v": 0,
+    });
+    let log = dc
+        .join("cn")
+        .join(cn)
+        .join("var/svc/log/smartdc-agent-provisioner:default.log");
+    let mut text = std::fs::read_to_string(&log).expect("the provisioner's SMF log");
+    text.push_str(&format!("{record}\n"));
+    std::fs::write(&log, text).expect("write the provisioner's SMF log");
+}
+
+#[test]
+fn image_import_race_from_the_provisioners_error_event() {
+    let (_tmp, expected, hn, cn_bundle) =
+        scenario_with("image-import-race", plant_provisioner_error_event);
+    let report = analyze(&[&hn, &cn_bundle]);
+    let want = &expected["provisions"][0];
+    let got = check_without_job(&report, want);
+    assert_eq!(got["diagnosis"]["key"], "image-import-race", "{got:#}");
+    assert_eq!(got["diagnosis"]["confidence"], "likely");
+    assert_eq!(got["failed_task"], want["failed_task"]);
+    let finding = findings_of(&report, &got)
+        .into_iter()
+        .find(|f| f["key"] == "image-import-race")
+        .expect("the finding");
+    // The error is cited where it is: the live provisioner log inside gz-logs.tar.gz.
+    let cited = finding["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .find(|e| e["place"]["host_path"] == "/var/svc/log/smartdc-agent-provisioner:default.log")
+        .unwrap_or_else(|| panic!("the provisioner's event cited: {finding:#}"));
+    assert!(cited["place"]["entry"]
+        .as_str()
+        .is_some_and(|e| e.contains("/gz-logs.tar.gz//var/svc/log/")));
+    assert!(cited["excerpt"]
+        .as_str()
+        .is_some_and(|x| x.contains("-partial' exists")));
+}
+
+/// Changes the simulated state of compute node `cn` (`DIR/sim/state.json`).
+fn edit_cn(dc: &Path, cn: &str, edit: impl FnOnce(&mut Value)) {
+    let path = dc.join("sim/state.json");
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("state.json")).expect("state parses");
+    let host = state["compute_nodes"]
+        .as_array_mut()
+        .expect("compute nodes")
+        .iter_mut()
+        .find(|h| h["server_uuid"] == cn)
+        .expect("the compute node");
+    edit(host);
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).expect("json")).expect("write state");
+}
+
+/// The leftover scenario's compute node without the `-partial` dataset; its pool history
+/// records are passed through `records`.
+fn leftover_without_partial(dc: &Path, expected: &Value, records: impl FnOnce(&mut Vec<Value>)) {
+    let cn = expected["provisions"][0]["server_uuid"]
+        .as_str()
+        .expect("server");
+    edit_cn(dc, cn, |host| {
+        let datasets = host["datasets"].as_array_mut().expect("datasets");
+        let before = datasets.len();
+        datasets.retain(|d| !d["name"].as_str().is_some_and(|n| n.ends_with("-partial")));
+        assert_eq!(datasets.len() + 1, before, "one -partial dataset planted");
+        let history = host["zpool_history"][0]["records"]
+            .as_array_mut()
+            .expect("pool history");
+        records(history);
+    });
+}
+
+#[test]
+fn image_import_failed_from_service_bundles() {
+    // No scenario of its own: the leftover story, but imgadm rolled the import back (`zfs
+    // destroy -r` of the -partial dataset, as `_installZfsImage` does on an error) and the image
+    // never arrived.
+    fn rolled_back(dc: &Path, expected: &Value) {
+        leftover_without_partial(dc, expected, |records| {
+            let received = records
+                .iter()
+                .rposition(|r| r.as_str().is_some_and(|r| r.contains(" zfs receive ")))
+                .expect("the receive");
+            let line = records[received].as_str().expect("record").to_string();
+            let (stamp, command) = line.split_once(' ').expect("stamp");
+            let dataset = command.rsplit(' ').next().expect("dataset");
+            let received_at: jiff::Timestamp = format!("{}Z", stamp.replacen('.', "T", 1))
+                .parse()
+                .expect("a zpool history stamp");
+            let later =
+                (received_at + jiff::SignedDuration::from_secs(2)).strftime("%Y-%m-%d.%H:%M:%S");
+            records.insert(
+                received + 1,
+                Value::from(format!("{later} zfs destroy -r {dataset}")),
+            );
+        })
+    }
+    let (report, got) = image_import_from_service_bundles(
+        "image-import-partial-leftover",
+        Some(rolled_back),
+        "image-import-failed",
+    );
+    let finding = findings_of(&report, &got)[0];
+    assert!(
+        finding["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .any(|e| e["place"]["command"] == "zpool history"
+                && e["excerpt"].as_str().is_some_and(
+                    |x| x.contains(" zfs destroy -r zones/") && x.ends_with("-partial")
+                )),
+        "{finding:#}"
+    );
+}
+
+#[test]
+fn no_image_diagnosis_without_a_trace_of_an_import() {
+    // The leftover story with no trace left on the node: the image is simply absent. That is
+    // not enough to say the import failed (a provision fails before its zone for other reasons
+    // too), so no image diagnosis.
+    let (_tmp, expected, hn, cn) = scenario_with("image-import-partial-leftover", |dc, e| {
+        leftover_without_partial(dc, e, |records| {
+            records.retain(|r| !r.as_str().is_some_and(|r| r.contains("-partial")))
+        })
+    });
+    let report = analyze(&[&hn, &cn]);
+    let got = check_without_job(&report, &expected["provisions"][0]);
+    assert_eq!(got["diagnosis"]["key"], "unknown", "{got:#}");
+    assert_eq!(image_findings(&report), Vec::<String>::new());
+}
+
+#[test]
+fn no_image_diagnosis_where_nothing_image_related_happened() {
+    // Failures past the image step (the zone was cloned), and a job that timed out while an
+    // import was slow, read from service bundles alone.
+    for name in [
+        "zone-setup-failed-legacy",
+        "cnapi-unreachable",
+        "vmadm-create-failed",
+        "workflow-timeout",
     ] {
         let (_tmp, expected, hn, cn) = scenario(name);
         let report = analyze(&[&hn, &cn]);
+        let found = image_findings(&report);
+        assert!(found.is_empty(), "{name}: {found:?}");
         let want = &expected["provisions"][0];
-        let got = check_without_job(&report, want);
-        assert_eq!(got["diagnosis"]["key"], "unknown", "{name}: {got:#}");
+        let got = provision_of(&report, want);
+        assert!(
+            !got["diagnosis"]["key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("image-import")),
+            "{name}: {got:#}"
+        );
     }
 }
 
@@ -296,12 +653,7 @@ fn a_cn_service_bundle_merges_with_our_headnode_bundle() {
     );
     let cn_bundle = service_bundle_in(&dc.join("cn").join(cn).join("var/tmp/sb"));
     let ours = tmp.path().join("hn-bundle");
-    let output = run(Command::new(workspace_bin("triton-collect"))
-        .env("PATH", path_with_fakes(&dc))
-        .env("TRITON_SIM_DIR", &dc)
-        .env_remove("TRITON_SIM_HOST")
-        .arg("--root")
-        .arg(dc.join("hn"))
+    let output = run(headnode_collector(&workspace_bin("triton-collect"), &dc)
         .args(["--vm", vm, "--cn", "none", "--out"])
         .arg(&ours));
     assert_success("triton-collect --cn none", &output);

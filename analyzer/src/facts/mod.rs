@@ -21,6 +21,7 @@ use crate::input::observations::{Located, LogExtent, LogRecord, Observations, Zo
 use crate::input::place::Place;
 use crate::parsers::dapi::DapiSnapshot;
 use crate::parsers::heartbeater::Heartbeater;
+use crate::parsers::image_manifest::ImageManifest;
 use crate::parsers::imgadm::ImageState;
 use crate::parsers::job::Job;
 use crate::parsers::service_log::KeptRecord;
@@ -216,6 +217,8 @@ pub struct Facts {
     pub provisions: Vec<Provision>,
     pub jobs: Vec<Located<Job>>,
     pub vms: Vec<Located<VmObject>>,
+    /// Image manifests (IMGAPI, `imgadm get`), for image origins.
+    pub image_manifests: Vec<Located<ImageManifest>>,
     pub nodes: BTreeMap<Option<String>, ComputeNode>,
     /// Kept log records of every input, by time.
     pub records: Vec<LogRecord>,
@@ -315,6 +318,7 @@ pub fn build(mut all: Vec<Observations>) -> Facts {
         facts.coverage.entries.extend(obs.entries);
         facts.jobs.extend(obs.jobs);
         facts.vms.extend(obs.vms);
+        facts.image_manifests.extend(obs.image_manifests);
         facts.records.extend(obs.records);
         facts.dapi.extend(obs.dapi);
         facts.extents.extend(obs.extents);

@@ -230,6 +230,13 @@ fn failure_of(facts: &Facts, request: &str, era: Option<Era>) -> Option<Failure>
                 let text = r.record.err.clone().unwrap_or_else(|| r.record.msg.clone());
                 (!text.is_empty()).then_some((*r, text))
             })
+        })
+        .or_else(|| {
+            facts
+                .records
+                .iter()
+                .filter(|r| r.record.req_id.as_deref() == Some(request))
+                .find_map(|r| task_error_event(&r.record.raw).map(|t| (r, t)))
         })?;
     Some(Failure {
         task: era.and_then(|e| wait_task(e, &text)),
@@ -242,6 +249,26 @@ fn failure_of(facts: &Facts, request: &str, era: Option<Era>) -> Option<Failure>
         place: record.place.clone(),
         line: Some(record.record.line),
     })
+}
+
+/// The error of an agent task's `error` event, logged at INFO: the 7.0-era provisioner's
+/// `Publishing event to routing key (provisioner.<server>.event.error.<client>.<task>)` with
+/// `message: {error}` (sdc-provisioner-agent `lib/task_agent/task_agent.js`, `task.js` `fatal`),
+/// or a task child's `Received event (error) from task instance` with `event: {error}`
+/// (`task_worker.js`). This is the text CNAPI stores and the job's wait task reports.
+fn task_error_event(raw: &str) -> Option<String> {
+    if !raw.contains("\"error\"") {
+        return None;
+    }
+    let value: Value = serde_json::from_str(raw).ok()?;
+    let error = value
+        .pointer("/message/error")
+        .or_else(|| value.pointer("/event/error"))?;
+    let text = match error {
+        Value::String(s) => s.clone(),
+        other => other.get("message")?.as_str()?.to_string(),
+    };
+    (!text.trim().is_empty()).then_some(text)
 }
 
 /// What the logs say about the provision of `vm`.
@@ -282,5 +309,19 @@ mod tests {
             Some("cnapi.poll_task_ensure_image")
         );
         assert_eq!(wait_task(Era::NoJob, timeout), None);
+    }
+
+    #[test]
+    fn task_error_events_carry_the_error() {
+        let published = r#"{"name":"provisioner","hostname":"cn1","pid":5,"level":30,"message":{"error":"Error importing image 279936e6-5eae-4a87-8a37-dc3e13c36ff9 to zpool zones:\n\targv: []","req_id":"r1"},"req_id":"r1","msg":"Publishing event to routing key (provisioner.s1.event.error.c1.t1)","time":"2014-03-25T21:42:40.000Z","v":0}"#;
+        assert_eq!(
+            task_error_event(published).as_deref(),
+            Some("Error importing image 279936e6-5eae-4a87-8a37-dc3e13c36ff9 to zpool zones:\n\targv: []")
+        );
+        let child = r#"{"name":"x","level":30,"event":{"error":{"message":"boom"}},"msg":"Received event (error) from task instance","v":0}"#;
+        assert_eq!(task_error_event(child).as_deref(), Some("boom"));
+        let finish = r#"{"name":"x","level":30,"event":{"req_id":"r1"},"msg":"Received event (finish) from task instance","v":0}"#;
+        assert_eq!(task_error_event(finish), None);
+        assert_eq!(task_error_event("not json \"error\""), None);
     }
 }

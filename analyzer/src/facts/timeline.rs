@@ -202,7 +202,7 @@ fn level_name(level: u8) -> &'static str {
 /// A short source label: a CN agent's task log is named after its task module's full path
 /// (`/opt/smartdc/agents/lib/node_modules/cn-agent/lib/backends/smartos/tasks/machine_create`),
 /// shown as `cn-agent:machine_create`.
-fn source_label(service: &str) -> String {
+pub(crate) fn source_label(service: &str) -> String {
     let Some((_, task)) = service.rsplit_once("/tasks/") else {
         return service.to_string();
     };

@@ -164,6 +164,7 @@ fn apply_manifest(obs: &mut Observations) {
         vms,
         missing_vms,
         images,
+        image_manifests,
         zfs,
         zpool,
         svcs,

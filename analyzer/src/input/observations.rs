@@ -7,6 +7,7 @@ use super::manifest::ManifestView;
 use super::place::Place;
 use crate::parsers::dapi::DapiSnapshot;
 use crate::parsers::heartbeater::Heartbeater;
+use crate::parsers::image_manifest::ImageManifest;
 use crate::parsers::imgadm::ImageState;
 use crate::parsers::job::Job;
 use crate::parsers::service_log::KeptRecord;
@@ -83,6 +84,8 @@ pub struct Observations {
     /// VMs a command said do not exist (`No such zone configured`).
     pub missing_vms: Vec<Located<String>>,
     pub images: Vec<Located<ImageState>>,
+    /// Image manifests (IMGAPI image lists, `imgadm get`), for their origins.
+    pub image_manifests: Vec<Located<ImageManifest>>,
     pub zfs: Vec<Located<ZfsList>>,
     pub zpool: Vec<Located<ZpoolHistory>>,
     pub svcs: Vec<Located<(Option<String>, Vec<BrokenService>)>>,

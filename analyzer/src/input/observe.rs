@@ -10,7 +10,8 @@ use super::paths::PathInfo;
 use super::place::Place;
 use crate::parsers::service_log::{self, Candidate, KeptRecord};
 use crate::parsers::{
-    dapi, heartbeater, http, imgadm, job, svclog, svcs, vmadm, vmlog, zfs_list, zpool_history,
+    dapi, heartbeater, http, image_manifest, imgadm, job, svclog, svcs, vmadm, vmlog, zfs_list,
+    zpool_history,
 };
 
 /// Bytes looked at to recognize content.
@@ -417,6 +418,9 @@ fn observe_json(
                     value: img,
                 });
             }
+            manifest_of(obs, place, line, v.get("manifest"));
+        } else if image_manifest::is_manifest(v) {
+            manifest_of(obs, place, line, Some(v));
         } else if let Some(vm) = vmadm::from_json(v) {
             obs.vms.push(Located {
                 place: place.clone(),
@@ -428,6 +432,16 @@ fn observe_json(
     match value {
         Value::Array(items) => items.iter().for_each(|v| one(obs, v)),
         v => one(obs, v),
+    }
+}
+
+fn manifest_of(obs: &mut Observations, place: &Place, line: u64, value: Option<&Value>) {
+    if let Some(manifest) = value.and_then(image_manifest::from_json) {
+        obs.image_manifests.push(Located {
+            place: place.clone(),
+            line: Some(line),
+            value: manifest,
+        });
     }
 }
 

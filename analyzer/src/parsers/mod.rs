@@ -7,6 +7,7 @@ pub mod bunyan_text;
 pub mod dapi;
 pub mod heartbeater;
 pub mod http;
+pub mod image_manifest;
 pub mod imgadm;
 pub mod job;
 pub mod service_log;
@@ -15,6 +16,7 @@ pub mod svcs;
 pub mod time;
 pub mod vmadm;
 pub mod vmlog;
+pub mod zfs_command;
 pub mod zfs_list;
 pub mod zpool_history;
 

@@ -6,8 +6,12 @@
 //! - `image-import-race`: `... -partial' exists` and the image is installed now (OS-2203/CNAPI-340);
 //! - `image-import-transient`: another import error, and the image is installed now;
 //! - `image-import-failed`: the import failed and the image is still absent.
+//!
+//! Without the job's error (a service bundle), [`image_trail`] reads the same four from the
+//! compute node's pool.
 
 use super::create::describe;
+use super::image_trail;
 use super::{
     add_evidence, commands, error_origin, failure_evidence, finding, records_with, Confidence,
     Evidence, Finding, Outcome, Rule,
@@ -241,14 +245,15 @@ fn no_state_note(f: &mut Finding, a: &ImportAnalysis) {
 pub const PARTIAL_LEFTOVER: Rule = Rule {
     key: "image-import-partial-leftover",
     title: "a broken -partial image dataset is left on the CN",
-    inputs: &["job (failed task, error)", "zfs list -t all (CN)"],
+    inputs: &["job (failed task, error)", "zfs list -t all (CN)", "zpool history (CN), without the job"],
     looks_for: "An image import failure, and `zfs list -t all` on the CN still listing `zones/<uuid>-partial` \
         for the image (or the origin named in the error). Needs operator cleanup before provisions can \
-        import the image again.",
+        import the image again. Without the job: a failed provision whose zone was never created, and \
+        such a dataset of its image or the image's origin (likely).",
     generic: false,
     run: |facts, p| {
         let Some(a) = analyze(facts, p) else {
-            return Outcome::NotApplicable("not an image import failure".into());
+            return image_trail::outcome(facts, p, "image-import-partial-leftover");
         };
         if a.leftovers.is_empty() {
             return if a.state_seen.absence_counts() {
@@ -269,11 +274,13 @@ pub const RACE: Rule = Rule {
     title: "two imports of the same image raced (OS-2203 / CNAPI-340)",
     inputs: &["job (failed task, error)", "imgadm get / zfs list / zpool history (CN)"],
     looks_for: "An import failing with \"destination 'zones/<uuid>-partial' exists\" (or cn-agent's \"-partial\" \
-        dataset wait), and the image installed on the CN now.",
+        dataset wait), and the image installed on the CN now. Without the job: a failed provision whose \
+        zone was never created, the image on the CN now, and an import of it (or its origin) put in \
+        place within 5 minutes after the failure in zpool history (likely).",
     generic: false,
     run: |facts, p| {
         let Some(a) = analyze(facts, p) else {
-            return Outcome::NotApplicable("not an image import failure".into());
+            return image_trail::outcome(facts, p, "image-import-race");
         };
         if a.partial_in_error.is_none() {
             return Outcome::NotApplicable("the error does not mention an existing -partial dataset".into());
@@ -302,11 +309,12 @@ pub const TRANSIENT: Rule = Rule {
     inputs: &["job (failed task, error)", "imgadm get / zfs list / zpool history (CN)"],
     looks_for: "An import failing with another error (e.g. \"invalid backup stream\", download or checksum \
         errors), and the image installed on the CN now (imgadm get, the dataset, or a later \
-        `zfs rename ...-partial` in zpool history).",
+        `zfs rename ...-partial` in zpool history). Without the job: a failed provision whose zone was \
+        never created, and the image put in place later than 5 minutes after the failure (likely).",
     generic: false,
     run: |facts, p| {
         let Some(a) = analyze(facts, p) else {
-            return Outcome::NotApplicable("not an image import failure".into());
+            return image_trail::outcome(facts, p, "image-import-transient");
         };
         if a.partial_in_error.is_some() {
             return Outcome::NotApplicable("the error is the -partial race (see image-import-race)".into());
@@ -330,11 +338,13 @@ pub const FAILED: Rule = Rule {
     title: "the image import failed and the image is still absent",
     inputs: &["job (failed task, error)", "imgadm get / zfs list (CN)"],
     looks_for: "An import failure (not the -partial race) with the image still absent on the CN \
-        (`imgadm get` says ImageNotInstalled, or a collected `zfs list -t all` lacks it).",
+        (`imgadm get` says ImageNotInstalled, or a collected `zfs list -t all` lacks it). Without the \
+        job: the image absent and an import's -partial dataset destroyed (imgadm's rollback) during the \
+        provision, in zpool history (likely).",
     generic: false,
     run: |facts, p| {
         let Some(a) = analyze(facts, p) else {
-            return Outcome::NotApplicable("not an image import failure".into());
+            return image_trail::outcome(facts, p, "image-import-failed");
         };
         if !a.installed.is_empty() {
             return Outcome::NotApplicable("the image is installed on the CN now".into());

@@ -10,6 +10,7 @@ mod destroyed;
 mod evidence;
 mod fallback;
 mod image;
+mod image_trail;
 mod params;
 mod state;
 mod timeouts;
@@ -347,7 +348,12 @@ pub(crate) fn records_with(
         })
         .filter(|r| seen.insert((r.service.clone(), r.record.msg.clone())))
         .take(limit)
-        .map(|r| Evidence::from_record(r, format!("{} log", r.service)))
+        .map(|r| {
+            Evidence::from_record(
+                r,
+                format!("{} log", crate::facts::timeline::source_label(&r.service)),
+            )
+        })
         .collect()
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Content the simulated datacenter has data for is written as the real script writes it; the
 //! commands it has no data for (prtdiag, dladm, ifconfig, netstat, ps, iostat, df, modinfo,
-//! zonemon, fmdump, disklist, svccfg, sdc-healthcheck, sdcadm, manatee-adm, apm, vmadm info)
-//! leave their file out. The announcements (`  > ...`) are printed as the script prints them.
+//! zonemon, fmdump, disklist, svccfg, sdc-healthcheck, `sdcadm health`, manatee-adm, apm,
+//! vmadm info) leave their file out; `sdcadm insts` is answered from the core zones. The announcements (`  > ...`) are printed as the script prints them.
 
 use serde_json::Value;
 
@@ -111,7 +111,7 @@ pub fn grab(s: &mut Session, name: &str) {
         "manatee_info" if s.headnode => {
             s.echo(441, "grab_manatee_info", "  > mantee cluster status")
         }
-        "triton_insts" if s.headnode => s.echo(458, "grab_triton_insts", "  > triton instances"),
+        "triton_insts" if s.headnode => triton_insts(s),
         "images" if s.headnode => {
             s.echo(469, "grab_images", "  > images");
             let out = s.command(470, "grab_images", &["sdc-imgapi", "/images"]);
@@ -340,6 +340,69 @@ fn app_config(s: &mut Session) {
             s.trace(line + 2, F, &format!("cp {config} {}/{name}", s.temp_dir));
             s.add_file(name, data);
         }
+    }
+}
+
+/// `sdcadm insts type=vm -j > sdcadm.insts` (sdcadm `lib/cli/do_instances.js`, `listInsts` in
+/// `lib/sdcadm.js`): one object per core zone (a VM tagged `smartdc_role`), sorted by the default
+/// `-type,service,hostname,version,alias`, printed by `JSON.stringify(rows, null, 4)`.
+fn triton_insts(s: &mut Session) {
+    const F: &str = "grab_triton_insts";
+    s.echo(458, F, "  > triton instances");
+    s.trace(460, F, "sdcadm insts type=vm -j");
+    let state = &s.sim.state;
+    let mut rows: Vec<Value> = Vec::new();
+    for host in state.hosts() {
+        for vm in &host.vms {
+            let Some(role) = crate::jsonfmt::lookup(vm, "tags.smartdc_role") else {
+                continue;
+            };
+            let image = vm.get("image_uuid").cloned().unwrap_or(Value::Null);
+            let version = image
+                .as_str()
+                .and_then(|uuid| state.api.images.get(uuid))
+                .and_then(|manifest| manifest.get("version"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let mut row = serde_json::json!({
+                "type": "vm",
+                "alias": vm.get("alias").cloned().unwrap_or(Value::Null),
+                "version": version,
+                "instance": vm.get("uuid").cloned().unwrap_or(Value::Null),
+                "zonename": vm.get("uuid").cloned().unwrap_or(Value::Null),
+                "service": role.clone(),
+                "image": image,
+                "state": vm.get("state").cloned().unwrap_or(Value::Null),
+                "server": host.server_uuid,
+                "hostname": host.hostname,
+                "server_ip": host.admin_ip,
+            });
+            let admin_ip = vm
+                .get("nics")
+                .and_then(Value::as_array)
+                .and_then(|nics| {
+                    nics.iter()
+                        .find(|n| n.get("nic_tag").and_then(Value::as_str) == Some("admin"))
+                })
+                .and_then(|nic| nic.get("ip"))
+                .cloned();
+            if let (Some(ip), Some(obj)) = (admin_ip, row.as_object_mut()) {
+                obj.insert("ip".into(), ip);
+            }
+            rows.push(row);
+        }
+    }
+    let key = |row: &Value| {
+        ["service", "hostname", "version", "alias"]
+            .map(|k| crate::jsonfmt::js_string(row.get(k)).unwrap_or_default())
+    };
+    rows.sort_by_key(key);
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    if serde::Serialize::serialize(&rows, &mut ser).is_ok() {
+        out.push(b'\n');
+        s.add_file("sdcadm.insts", out);
     }
 }
 
