@@ -201,8 +201,10 @@ fn hostile_log_text_is_rendered_as_text() {
                     !line.contains("<script>"),
                     "raw HTML outside a code block: {line}"
                 );
+                // The report's own folds close on a line of their own; the hostile text's
+                // `</details>` never reaches a line outside a code block.
                 assert!(
-                    !line.contains("</details>"),
+                    !line.contains("</details>") || line == "</details>",
                     "raw HTML outside a code block: {line}"
                 );
                 assert!(

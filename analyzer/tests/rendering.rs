@@ -153,6 +153,34 @@ fn check_markdown(md: &str, report: &Value) -> Vec<String> {
         }
     }
 
+    // The answer first: in each provision's section the evidence comes before the details (the
+    // ladder, the chart, the timeline).
+    let mut sections: Vec<Vec<&str>> = Vec::new();
+    for (level, text) in &headings {
+        match level {
+            3 => sections.push(Vec::new()),
+            4 => {
+                if let Some(section) = sections.last_mut() {
+                    section.push(text.as_str());
+                }
+            }
+            _ => {}
+        }
+    }
+    for section in &sections {
+        let at = |prefix: &str| section.iter().position(|h| h.starts_with(prefix));
+        if let Some(evidence) = at("Evidence") {
+            for detail in ["How far it got", "Task durations", "Timeline"] {
+                if at(detail).is_some_and(|d| d < evidence) {
+                    problems.push(format!("{detail:?} comes before the evidence: {section:?}"));
+                }
+            }
+        }
+    }
+    if md.contains("| not in this version |") {
+        problems.push("a ladder row for a step not in this workflow version".into());
+    }
+
     // The summary table: the first table after the Summary heading.
     let summary = root
         .descendants()
@@ -187,7 +215,10 @@ fn check_markdown(md: &str, report: &Value) -> Vec<String> {
                 ));
             }
             for (row, p) in body.iter().zip(&provisions) {
-                let want_vm = p["vm_uuid"].as_str().unwrap_or("—");
+                // The summary names a VM by its uuid's first group; its section has the whole.
+                let want_vm = p["vm_uuid"]
+                    .as_str()
+                    .map_or("—", |vm| vm.split('-').next().unwrap_or(vm));
                 let want_key = p["diagnosis"]["key"].as_str().unwrap_or("?");
                 if row.len() != SUMMARY_COLUMNS.len() || row[0] != want_vm || row[6] != want_key {
                     problems.push(format!("summary row {row:?} (want {want_vm}, {want_key})"));

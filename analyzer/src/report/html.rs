@@ -10,18 +10,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::model::{ProvisionReport, Report};
+use super::sections;
 use super::sentences;
 use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::StepStatus;
 use crate::facts::timeline::TimelineEntry;
 use crate::parsers::time::parse_iso;
-use crate::rules::{Evidence, Finding};
+use crate::rules::Finding;
 
 /// Most characters of one evidence excerpt shown (as in the markdown report).
 const EXCERPT_MAX: usize = 4000;
-
-/// Most input warnings listed in the appendix.
-const INPUT_WARNINGS_MAX: usize = 50;
 
 /// Escapes text for an HTML element or a quoted attribute. Control characters other than tab and
 /// newline become U+FFFD: they have no business in a report and are not allowed in XML.
@@ -77,7 +75,7 @@ pub fn render(r: &Report) -> String {
     }
     summary(&mut out, r);
     if r.provisions.len() > 1 {
-        fleet_summary(&mut out, r);
+        sections::fleet_summary(&mut out, r, &HTML);
     }
     if !r.provisions.is_empty() {
         let _ = writeln!(out, "<h2>Provisions</h2>");
@@ -86,13 +84,13 @@ pub fn render(r: &Report) -> String {
         let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
         provision_section(&mut out, index, p, &findings, &r.clock_offsets);
     }
-    coverage_warnings(&mut out, r);
-    missing(&mut out, r);
+    sections::coverage_warnings(&mut out, r, &HTML);
+    sections::missing(&mut out, r, &HTML);
     let _ = writeln!(out, "<h2>Appendix</h2>");
-    inputs_table(&mut out, r);
-    not_applicable(&mut out, r);
-    skipped_rules(&mut out, r);
-    input_warnings(&mut out, r);
+    sections::inputs(&mut out, r, &HTML);
+    sections::not_applicable(&mut out, r, &HTML);
+    sections::skipped_rules(&mut out, r, &HTML);
+    sections::input_warnings(&mut out, r, &HTML);
     out.push_str("</main>\n<script>");
     out.push_str(SCRIPT);
     out.push_str("</script>\n</body>\n</html>\n");
@@ -146,40 +144,6 @@ fn summary(out: &mut String, r: &Report) {
     out.push_str("</tbody>\n</table>\n");
 }
 
-fn fleet_summary(out: &mut String, r: &Report) {
-    let _ = writeln!(out, "<h3>Across all inputs</h3>\n<ul>");
-    for g in &r.fleet {
-        let on = if g.servers.is_empty() {
-            String::new()
-        } else {
-            let servers: Vec<String> = g.servers.iter().map(|s| code(s)).collect();
-            format!(" on CN {}", servers.join(", "))
-        };
-        let error = if g.error.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", escape(&g.error))
-        };
-        let _ = writeln!(
-            out,
-            "<li>{} of {} provisions: {}{error}{on}</li>",
-            g.count,
-            g.of,
-            code(g.key)
-        );
-    }
-    out.push_str("</ul>\n");
-}
-
-fn provision_title(p: &ProvisionReport) -> String {
-    match (&p.vm_uuid, &p.job_uuid) {
-        (Some(vm), Some(job)) => format!("VM {} — job {}", code(vm), code(job)),
-        (Some(vm), None) => format!("VM {} — no job", code(vm)),
-        (None, Some(job)) => format!("job {}", code(job)),
-        (None, None) => format!("request {}", code(&p.id)),
-    }
-}
-
 fn provision_section(
     out: &mut String,
     index: usize,
@@ -191,7 +155,7 @@ fn provision_section(
         out,
         "<section class=\"provision\" id=\"{}\">\n<h3>{}</h3>",
         anchor(index),
-        provision_title(p)
+        sentences::provision_title(p, &HTML)
     );
     let _ = writeln!(
         out,
@@ -201,34 +165,17 @@ fn provision_section(
         escape(p.diagnosis.confidence.label()),
         escape(&p.diagnosis.summary)
     );
-    let mut facts = vec![
-        format!("brand {}", opt_code(&p.brand)),
-        format!("workflow {} (era {})", opt_code(&p.workflow), escape(p.era)),
-        format!("result {}", escape(p.result)),
-        format!("server {}", opt_code(&p.server_uuid)),
-    ];
-    if let Some(r) = &p.request_id {
-        facts.push(format!("request id {}", code(r)));
-    }
-    if let Some(t) = &p.created_at {
-        facts.push(format!("created {}", code(t)));
-    }
-    let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
+    let _ = writeln!(
+        out,
+        "<p class=\"facts\">{}</p>",
+        sentences::provision_facts(p, &HTML)
+    );
     if !p.secondary.is_empty() {
         let keys: Vec<String> = p.secondary.iter().map(|k| code(k)).collect();
         let _ = writeln!(out, "<p>Also found: {}</p>", keys.join(", "));
     }
-    ladder_table(out, p);
-    gantt(out, p);
+    // The answer's support first (evidence, what to do, what is missing), then the details.
     evidence(out, findings);
-    if !p.other_jobs.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p>Other jobs of this VM:</p>\n<pre>{}</pre>",
-            escape(&p.other_jobs.join("\n"))
-        );
-    }
-    timeline(out, index, p, offsets);
     next_steps(out, findings);
     let missing: Vec<&String> = findings.iter().flat_map(|f| f.missing.iter()).collect();
     if !missing.is_empty() {
@@ -238,6 +185,16 @@ fn provision_section(
         }
         out.push_str("</ul>\n");
     }
+    ladder_table(out, p);
+    gantt(out, p);
+    if !p.other_jobs.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>Other jobs of this VM:</p>\n<pre>{}</pre>",
+            escape(&p.other_jobs.join("\n"))
+        );
+    }
+    timeline(out, index, p, offsets);
     out.push_str("</section>\n");
 }
 
@@ -259,7 +216,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         "<h4>How far it got</h4>\n<table class=\"ladder\">\n<thead><tr><th>guide step</th>\
          <th>stage</th><th>status</th><th>tasks (duration / timeout)</th></tr></thead>\n<tbody>\n",
     );
-    for row in &p.ladder {
+    for row in &sentences::ladder_rows(p) {
         let tasks: Vec<String> = row
             .tasks
             .iter()
@@ -296,6 +253,9 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
+    if let Some(line) = sentences::not_in_version_line(p, &HTML) {
+        let _ = writeln!(out, "<p class=\"note\">{line}</p>");
+    }
 }
 
 /// Layout of the task chart, in SVG user units.
@@ -392,46 +352,6 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
 }
 
 /// Where an excerpt is from as its host has it (host, path and line, command or API object, time).
-fn place_label(e: &Evidence) -> String {
-    let mut parts = Vec::new();
-    if let Some(host) = &e.place.host {
-        parts.push(format!("host {}", code(host)));
-    }
-    let original_line = e.line_in_bundle.and(e.line);
-    if let Some(path) = &e.place.host_path {
-        match original_line {
-            Some(line) => parts.push(code(&format!("{path}:{line}"))),
-            None => parts.push(code(path)),
-        }
-    } else if let Some(cmd) = &e.place.command {
-        parts.push(format!("command {}", code(cmd)));
-    } else if let Some(api) = &e.place.api {
-        parts.push(format!("API {}", code(api)));
-    }
-    if let Some(t) = &e.time {
-        parts.push(format!("at {}", code(t)));
-    }
-    parts.join(" ")
-}
-
-/// Where the excerpt is in the input, for opening it there.
-fn input_label(e: &Evidence) -> String {
-    let line = e
-        .line_in_bundle
-        .or(e.line)
-        .map(|l| format!(":{l}"))
-        .unwrap_or_default();
-    let mut label = format!(
-        "in {} {}",
-        code(&e.place.input),
-        code(&format!("{}{line}", e.place.entry))
-    );
-    if let Some(offset) = e.original_offset_start {
-        let _ = write!(label, " (line counted from byte {offset} of the original)");
-    }
-    label
-}
-
 fn evidence(out: &mut String, findings: &[&Finding]) {
     let _ = writeln!(out, "<h4>Evidence</h4>");
     let mut any = false;
@@ -444,14 +364,13 @@ fn evidence(out: &mut String, findings: &[&Finding]) {
             let _ = writeln!(out, "<p>For {}:</p>", code(f.key));
         }
         for e in &f.evidence {
-            let excerpt = crate::parsers::clip(&e.excerpt, EXCERPT_MAX);
+            let excerpt = crate::parsers::clip(&super::excerpt::readable(&e.excerpt), EXCERPT_MAX);
             let _ = writeln!(
                 out,
                 "<div class=\"evidence\"><p><strong>{}</strong> — <span class=\"place\">{}</span>\
-                 <br/><span class=\"input\">{}</span></p><pre>{}</pre></div>",
+                 </p><pre>{}</pre></div>",
                 escape(&e.note),
-                place_label(e),
-                input_label(e),
+                sentences::evidence_place(e, &HTML),
                 escape(&excerpt)
             );
         }
@@ -640,141 +559,6 @@ fn next_steps(out: &mut String, findings: &[&Finding]) {
     );
 }
 
-fn coverage_warnings(out: &mut String, r: &Report) {
-    if r.coverage_warnings.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "<h2>Coverage warnings</h2>\n<ul>");
-    for w in &r.coverage_warnings {
-        let _ = writeln!(out, "<li>{}</li>", escape(w));
-    }
-    out.push_str("</ul>\n");
-}
-
-fn missing(out: &mut String, r: &Report) {
-    if r.missing.is_empty() {
-        return;
-    }
-    out.push_str(
-        "<h2>Missing from the input</h2>\n<table>\n<thead><tr><th>provision</th><th>what</th>\
-         <th>how to collect it</th></tr></thead>\n<tbody>\n",
-    );
-    for m in &r.missing {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            code(&m.provision),
-            escape(&m.what),
-            code(&m.collect)
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-fn inputs_table(out: &mut String, r: &Report) {
-    out.push_str(
-        "<h3>Inputs</h3>\n<table>\n<thead><tr><th>input</th><th>kind</th><th>entries</th>\
-         <th>collector</th><th>complete</th></tr></thead>\n<tbody>\n",
-    );
-    for i in &r.inputs {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            code(&i.name),
-            escape(&i.kind),
-            i.entries,
-            i.collector
-                .as_deref()
-                .map(escape)
-                .unwrap_or_else(|| "no manifest".into()),
-            match i.complete {
-                Some(true) => "yes",
-                Some(false) => "<strong>no</strong>",
-                None => "—",
-            }
-        );
-    }
-    for (name, why) in &r.unreadable {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>unreadable</td><td>—</td><td>{}</td><td>—</td></tr>",
-            code(name),
-            escape(why)
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-    if !r.hosts.is_empty() {
-        let hosts: Vec<String> = r.hosts.iter().map(|h| code(h)).collect();
-        let _ = writeln!(out, "<p>Hosts: {}</p>", hosts.join(", "));
-    }
-    if !r.collection_notes.is_empty() {
-        out.push_str("<ul>\n");
-        for note in &r.collection_notes {
-            let _ = writeln!(out, "<li>{}</li>", escape(note));
-        }
-        out.push_str("</ul>\n");
-    }
-}
-
-fn not_applicable(out: &mut String, r: &Report) {
-    if r.not_applicable.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "<h3>Not applicable on these hosts</h3>\n<details><summary>{} source(s) absent or not \
-         applicable (not gaps)</summary>\n<ul>",
-        r.not_applicable.len()
-    );
-    for line in &r.not_applicable {
-        let _ = writeln!(out, "<li>{}</li>", escape(line));
-    }
-    out.push_str("</ul>\n</details>\n");
-}
-
-fn skipped_rules(out: &mut String, r: &Report) {
-    if r.skipped_rules.is_empty() {
-        return;
-    }
-    out.push_str(
-        "<h3>Rules skipped</h3>\n<table>\n<thead><tr><th>rule</th><th>provision</th><th>why</th>\
-         </tr></thead>\n<tbody>\n",
-    );
-    for s in &r.skipped_rules {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            code(s.rule),
-            code(&s.provision),
-            escape(&s.reason)
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-fn input_warnings(out: &mut String, r: &Report) {
-    let warnings: Vec<(&str, &String)> = r
-        .inputs
-        .iter()
-        .flat_map(|i| i.warnings.iter().map(move |w| (i.name.as_str(), w)))
-        .collect();
-    if warnings.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "<h3>Input warnings</h3>\n<ul>");
-    for (input, w) in warnings.iter().take(INPUT_WARNINGS_MAX) {
-        let _ = writeln!(out, "<li>{}: {}</li>", code(input), escape(w));
-    }
-    if warnings.len() > INPUT_WARNINGS_MAX {
-        let _ = writeln!(
-            out,
-            "<li>… and {} more</li>",
-            warnings.len() - INPUT_WARNINGS_MAX
-        );
-    }
-    out.push_str("</ul>\n");
-}
-
 /// The timeline's host filter. Written without `<` and `&` so the document stays well-formed.
 const SCRIPT: &str = r#"
 document.querySelectorAll("select.host-filter").forEach(function (select) {
@@ -861,6 +645,47 @@ impl sentences::Markup for Html {
 
     fn strong(&self, marked: &str) -> String {
         format!("<strong>{marked}</strong>")
+    }
+
+    fn heading(&self, level: u8, text: &str) -> String {
+        format!("<h{level}>{}</h{level}>\n", escape(text))
+    }
+
+    fn paragraph(&self, marked: &str) -> String {
+        format!("<p>{marked}</p>\n")
+    }
+
+    fn list(&self, items: &[String]) -> String {
+        let mut out = String::from("<ul>\n");
+        for item in items {
+            let _ = writeln!(out, "<li>{item}</li>");
+        }
+        out.push_str("</ul>\n");
+        out
+    }
+
+    fn table(&self, header: &[&str], rows: &[Vec<String>]) -> String {
+        let mut out = String::from("<table>\n<thead><tr>");
+        for h in header {
+            let _ = write!(out, "<th>{}</th>", escape(h));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in rows {
+            out.push_str("<tr>");
+            for cell in row {
+                let _ = write!(out, "<td>{cell}</td>");
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        out
+    }
+
+    fn details(&self, summary: &str, block: &str) -> String {
+        format!(
+            "<details><summary>{}</summary>\n{block}</details>\n",
+            escape(summary)
+        )
     }
 }
 

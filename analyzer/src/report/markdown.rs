@@ -5,61 +5,54 @@ use std::fmt::Write;
 
 use super::escape::{code, fenced, inline};
 use super::model::{ProvisionReport, Report};
+use super::sections;
 use super::sentences::{self, Markup};
 use crate::facts::clock::ClockOffset;
 use crate::facts::ladder::StepStatus;
-use crate::rules::{Evidence, Finding};
+use crate::rules::Finding;
 
 /// Most characters of one evidence excerpt shown.
 const EXCERPT_MAX: usize = 4000;
 
-fn opt(v: &Option<String>) -> String {
-    v.as_deref().map(code).unwrap_or_else(|| "—".to_string())
+/// A uuid by its first group (`6b45153b`), as engineers say them, so the summary table stays one
+/// line per provision; the full uuid heads the provision's section. Full when `short` is false
+/// (two provisions share a first group) or the id is not a uuid.
+fn short_uuid(v: &Option<String>, short: bool) -> String {
+    match v.as_deref() {
+        Some(id) if short && is_uuid(id) => code(&id[..8]),
+        Some(id) => code(id),
+        None => "—".to_string(),
+    }
 }
 
-fn short_uuid(v: &Option<String>) -> String {
-    v.as_deref().map(code).unwrap_or_else(|| "—".to_string())
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
-fn place_label(e: &Evidence) -> String {
-    let mut parts = Vec::new();
-    if let Some(host) = &e.place.host {
-        parts.push(format!("host {}", code(host)));
-    }
-    let original_line = e.line_in_bundle.and(e.line);
-    if let Some(path) = &e.place.host_path {
-        match original_line {
-            Some(line) => parts.push(code(&format!("{path}:{line}"))),
-            None => parts.push(code(path)),
-        }
-    } else if let Some(cmd) = &e.place.command {
-        parts.push(format!("command {}", code(cmd)));
-    } else if let Some(api) = &e.place.api {
-        parts.push(format!("API {}", code(api)));
-    }
-    let line = e
-        .line_in_bundle
-        .or(e.line)
-        .map(|l| format!(":{l}"))
-        .unwrap_or_default();
-    parts.push(format!(
-        "in {} {}",
-        code(&e.place.input),
-        code(&format!("{}{line}", e.place.entry))
-    ));
-    if let Some(offset) = e.original_offset_start {
-        parts.push(format!("(line counted from byte {offset} of the original)"));
-    }
-    if let Some(t) = &e.time {
-        parts.push(format!("at {}", code(t)));
-    }
-    parts.join(" ")
+/// Whether every uuid in the summary table is told apart by its first group.
+fn first_groups_unique(r: &Report) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    r.provisions
+        .iter()
+        .flat_map(|p| [&p.vm_uuid, &p.job_uuid])
+        .flatten()
+        .filter(|id| is_uuid(id))
+        .all(|id| seen.insert(&id[..8]))
 }
 
 fn render_evidence(out: &mut String, f: &Finding) {
     for e in &f.evidence {
-        let _ = writeln!(out, "- **{}** — {}", inline(&e.note), place_label(e));
-        let excerpt = crate::parsers::clip(&e.excerpt, EXCERPT_MAX);
+        let _ = writeln!(
+            out,
+            "- **{}** — {}",
+            inline(&e.note),
+            sentences::evidence_place(e, &MARKDOWN)
+        );
+        let excerpt = crate::parsers::clip(&super::excerpt::readable(&e.excerpt), EXCERPT_MAX);
         let _ = writeln!(out);
         out.push_str(&fenced("text", &excerpt));
         let _ = writeln!(out);
@@ -76,7 +69,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         "| guide step | stage | status | tasks (duration / timeout) |"
     );
     let _ = writeln!(out, "|---|---|---|---|");
-    for row in &p.ladder {
+    for row in &sentences::ladder_rows(p) {
         let tasks: Vec<String> = row
             .tasks
             .iter()
@@ -117,6 +110,9 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         );
     }
     let _ = writeln!(out);
+    if let Some(line) = sentences::not_in_version_line(p, &MARKDOWN) {
+        let _ = writeln!(out, "{line}\n");
+    }
 }
 
 fn mermaid_name(name: &str) -> String {
@@ -229,8 +225,26 @@ fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {
             w = time.len() + shift.len() + 2
         );
     }
+    // Collapsed: it is the longest part and the details, not the answer. The log text stays in
+    // a fenced block (markdown), never in the raw HTML around it.
+    let hosts: std::collections::BTreeSet<&str> = p
+        .timeline
+        .iter()
+        .filter_map(|e| e.place.host.as_deref())
+        .collect();
+    let _ = writeln!(
+        out,
+        "<details><summary>{} record{}{}</summary>\n",
+        p.timeline.len(),
+        if p.timeline.len() == 1 { "" } else { "s" },
+        match hosts.len() {
+            0 => String::new(),
+            1 => " from 1 host".to_string(),
+            n => format!(" from {n} hosts"),
+        }
+    );
     out.push_str(&fenced("text", &text));
-    let _ = writeln!(out);
+    let _ = writeln!(out, "\n</details>\n");
     let applied: Vec<&ClockOffset> = offsets
         .iter()
         .filter(|o| {
@@ -274,13 +288,7 @@ fn provision_section(
     findings: &[&Finding],
     offsets: &[ClockOffset],
 ) {
-    let title = match (&p.vm_uuid, &p.job_uuid) {
-        (Some(vm), Some(job)) => format!("VM {} — job {}", code(vm), code(job)),
-        (Some(vm), None) => format!("VM {} — no job", code(vm)),
-        (None, Some(job)) => format!("job {}", code(job)),
-        (None, None) => format!("request {}", code(&p.id)),
-    };
-    let _ = writeln!(out, "### {title}\n");
+    let _ = writeln!(out, "### {}\n", sentences::provision_title(p, &MARKDOWN));
     let _ = writeln!(
         out,
         "**{}** ({}) — {}\n",
@@ -288,25 +296,12 @@ fn provision_section(
         inline(p.diagnosis.confidence.label()),
         inline(&p.diagnosis.summary)
     );
-    let mut facts_line = vec![
-        format!("brand {}", opt(&p.brand)),
-        format!("workflow {} (era {})", opt(&p.workflow), inline(p.era)),
-        format!("result {}", inline(p.result)),
-        format!("server {}", opt(&p.server_uuid)),
-    ];
-    if let Some(r) = &p.request_id {
-        facts_line.push(format!("request id {}", code(r)));
-    }
-    if let Some(t) = &p.created_at {
-        facts_line.push(format!("created {}", code(t)));
-    }
-    let _ = writeln!(out, "{}\n", facts_line.join(" · "));
+    let _ = writeln!(out, "{}\n", sentences::provision_facts(p, &MARKDOWN));
     if !p.secondary.is_empty() {
         let keys: Vec<String> = p.secondary.iter().map(|k| code(k)).collect();
         let _ = writeln!(out, "Also found: {}\n", keys.join(", "));
     }
-    ladder_table(out, p);
-    gantt(out, p);
+    // The answer's support first (evidence, what to do, what is missing), then the details.
     let _ = writeln!(out, "#### Evidence\n");
     let mut any = false;
     for f in findings {
@@ -322,12 +317,6 @@ fn provision_section(
     if !any {
         let _ = writeln!(out, "No evidence excerpts.\n");
     }
-    if !p.other_jobs.is_empty() {
-        let _ = writeln!(out, "Other jobs of this VM:\n");
-        out.push_str(&fenced("text", &p.other_jobs.join("\n")));
-        let _ = writeln!(out);
-    }
-    timeline(out, p, offsets);
     let steps: Vec<&String> = findings.iter().flat_map(|f| f.next_steps.iter()).collect();
     if !steps.is_empty() {
         let _ = writeln!(out, "#### Next steps (read-only, from the headnode)\n");
@@ -348,6 +337,14 @@ fn provision_section(
         }
         let _ = writeln!(out);
     }
+    ladder_table(out, p);
+    gantt(out, p);
+    if !p.other_jobs.is_empty() {
+        let _ = writeln!(out, "Other jobs of this VM:\n");
+        out.push_str(&fenced("text", &p.other_jobs.join("\n")));
+        let _ = writeln!(out);
+    }
+    timeline(out, p, offsets);
 }
 
 /// Renders the whole report, answer first: title and inputs in one line, the summary table,
@@ -361,7 +358,7 @@ pub fn render(r: &Report) -> String {
     }
     summary(&mut out, r);
     if r.provisions.len() > 1 {
-        fleet_summary(&mut out, r);
+        sections::fleet_summary(&mut out, r, &MARKDOWN);
     }
     if !r.provisions.is_empty() {
         let _ = writeln!(out, "## Provisions\n");
@@ -370,13 +367,13 @@ pub fn render(r: &Report) -> String {
         let findings: Vec<&Finding> = r.findings.iter().filter(|f| f.provision == p.id).collect();
         provision_section(&mut out, p, &findings, &r.clock_offsets);
     }
-    coverage_warnings(&mut out, r);
-    missing(&mut out, r);
+    sections::coverage_warnings(&mut out, r, &MARKDOWN);
+    sections::missing(&mut out, r, &MARKDOWN);
     let _ = writeln!(out, "## Appendix\n");
-    inputs_table(&mut out, r);
-    not_applicable(&mut out, r);
-    skipped_rules(&mut out, r);
-    input_warnings(&mut out, r);
+    sections::inputs(&mut out, r, &MARKDOWN);
+    sections::not_applicable(&mut out, r, &MARKDOWN);
+    sections::skipped_rules(&mut out, r, &MARKDOWN);
+    sections::input_warnings(&mut out, r, &MARKDOWN);
     out
 }
 
@@ -394,13 +391,14 @@ fn summary(out: &mut String, r: &Report) {
         "| VM | brand | job | workflow | result | furthest step | diagnosis | confidence |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let short = first_groups_unique(r);
     for p in &r.provisions {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            short_uuid(&p.vm_uuid),
+            short_uuid(&p.vm_uuid, short),
             p.brand.as_deref().map(inline).unwrap_or_else(|| "—".into()),
-            short_uuid(&p.job_uuid),
+            short_uuid(&p.job_uuid, short),
             p.workflow
                 .as_deref()
                 .map(inline)
@@ -412,168 +410,6 @@ fn summary(out: &mut String, r: &Report) {
                 .unwrap_or_else(|| "—".into()),
             code(p.diagnosis.key),
             inline(p.diagnosis.confidence.label())
-        );
-    }
-    let _ = writeln!(out);
-}
-
-fn coverage_warnings(out: &mut String, r: &Report) {
-    if r.coverage_warnings.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "## Coverage warnings\n");
-    for w in &r.coverage_warnings {
-        let _ = writeln!(out, "- {}", inline(w));
-    }
-    let _ = writeln!(out);
-}
-
-fn missing(out: &mut String, r: &Report) {
-    if r.missing.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "## Missing from the input\n");
-    let _ = writeln!(out, "| provision | what | how to collect it |");
-    let _ = writeln!(out, "|---|---|---|");
-    for m in &r.missing {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            code(&m.provision),
-            inline(&m.what),
-            code(&m.collect)
-        );
-    }
-    let _ = writeln!(out);
-}
-
-fn inputs_table(out: &mut String, r: &Report) {
-    let _ = writeln!(out, "### Inputs\n");
-    let _ = writeln!(out, "| input | kind | entries | collector | complete |");
-    let _ = writeln!(out, "|---|---|---|---|---|");
-    for i in &r.inputs {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            code(&i.name),
-            inline(&i.kind),
-            i.entries,
-            i.collector
-                .as_deref()
-                .map(inline)
-                .unwrap_or_else(|| "no manifest".into()),
-            match i.complete {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "—",
-            }
-        );
-    }
-    for (name, why) in &r.unreadable {
-        let _ = writeln!(
-            out,
-            "| {} | unreadable | — | {} | — |",
-            code(name),
-            inline(why)
-        );
-    }
-    let _ = writeln!(out);
-    if !r.hosts.is_empty() {
-        let hosts: Vec<String> = r.hosts.iter().map(|h| code(h)).collect();
-        let _ = writeln!(out, "Hosts: {}\n", hosts.join(", "));
-    }
-    for note in &r.collection_notes {
-        let _ = writeln!(out, "- {}", inline(note));
-    }
-    if !r.collection_notes.is_empty() {
-        let _ = writeln!(out);
-    }
-}
-
-/// Collapsed: these are not gaps, only the collector's account of what does not exist or does
-/// not apply on each host. The lines are escaped like any other text, never raw HTML.
-fn not_applicable(out: &mut String, r: &Report) {
-    if r.not_applicable.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Not applicable on these hosts\n");
-    let _ = writeln!(
-        out,
-        "<details><summary>{} source(s) absent or not applicable (not gaps)</summary>\n",
-        r.not_applicable.len()
-    );
-    for line in &r.not_applicable {
-        let _ = writeln!(out, "- {}", inline(line));
-    }
-    let _ = writeln!(out, "\n</details>\n");
-}
-
-fn skipped_rules(out: &mut String, r: &Report) {
-    if r.skipped_rules.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Rules skipped\n");
-    let _ = writeln!(out, "| rule | provision | why |");
-    let _ = writeln!(out, "|---|---|---|");
-    for s in &r.skipped_rules {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            code(s.rule),
-            code(&s.provision),
-            inline(&s.reason)
-        );
-    }
-    let _ = writeln!(out);
-}
-
-fn input_warnings(out: &mut String, r: &Report) {
-    let warnings: Vec<(&str, &String)> = r
-        .inputs
-        .iter()
-        .flat_map(|i| i.warnings.iter().map(move |w| (i.name.as_str(), w)))
-        .collect();
-    if warnings.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Input warnings\n");
-    for (input, w) in warnings.iter().take(50) {
-        let _ = writeln!(out, "- {}: {}", code(input), inline(w));
-    }
-    if warnings.len() > 50 {
-        let _ = writeln!(out, "- … and {} more", warnings.len() - 50);
-    }
-    let _ = writeln!(out);
-}
-
-/// The fleet view: provisions grouped by diagnosis and normalized error ("3 of 8 provisions").
-fn fleet_summary(out: &mut String, r: &Report) {
-    let _ = writeln!(out, "### Across all inputs\n");
-    for g in &r.fleet {
-        let on = if g.servers.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " on CN {}",
-                g.servers
-                    .iter()
-                    .map(|s| code(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let _ = writeln!(
-            out,
-            "- {} of {} provisions: {}{}{}",
-            g.count,
-            g.of,
-            code(g.key),
-            if g.error.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", inline(&g.error))
-            },
-            on
         );
     }
     let _ = writeln!(out);
@@ -595,5 +431,39 @@ impl Markup for Markdown {
 
     fn strong(&self, marked: &str) -> String {
         format!("**{marked}**")
+    }
+
+    fn heading(&self, level: u8, text: &str) -> String {
+        format!("{} {}\n\n", "#".repeat(usize::from(level)), inline(text))
+    }
+
+    fn paragraph(&self, marked: &str) -> String {
+        format!("{marked}\n\n")
+    }
+
+    fn list(&self, items: &[String]) -> String {
+        let mut out: String = items.iter().map(|i| format!("- {i}\n")).collect();
+        out.push('\n');
+        out
+    }
+
+    fn table(&self, header: &[&str], rows: &[Vec<String>]) -> String {
+        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+        let mut out = line(header.iter().map(|h| inline(h)).collect());
+        out.push_str(&line(vec!["---".to_string(); header.len()]).replace(' ', ""));
+        for row in rows {
+            out.push_str(&line(row.clone()));
+        }
+        out.push('\n');
+        out
+    }
+
+    /// Raw HTML that GitHub and JIRA render; the summary is our own words, escaped as HTML, and
+    /// the block inside stays markdown (log text never sits in the raw HTML).
+    fn details(&self, summary: &str, block: &str) -> String {
+        format!(
+            "<details><summary>{}</summary>\n\n{block}</details>\n\n",
+            super::html::escape(summary)
+        )
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod collection;
 pub mod escape;
+pub mod excerpt;
 pub mod fleet;
 pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod redaction;
+pub mod sections;
 pub mod sentences;
 
 pub use model::{build, Report, Scope};

@@ -3,8 +3,10 @@
 
 use std::fmt::Write;
 
-use super::model::Report;
+use super::model::{ProvisionReport, Report};
+use crate::facts::ladder::{LadderRow, StepStatus};
 use crate::facts::timeline::JoinKeys;
+use crate::rules::Evidence;
 
 /// How a sink marks up untrusted text, identifiers and emphasis.
 pub trait Markup {
@@ -14,6 +16,16 @@ pub trait Markup {
     fn code(&self, text: &str) -> String;
     /// Already marked-up text, emphasized.
     fn strong(&self, marked: &str) -> String;
+    /// A heading of `level` (2: a part of the report, 3: a section) over plain text.
+    fn heading(&self, level: u8, text: &str) -> String;
+    /// A paragraph of marked-up text.
+    fn paragraph(&self, marked: &str) -> String;
+    /// A bulleted list of marked-up items.
+    fn list(&self, items: &[String]) -> String;
+    /// A table: plain column names, marked-up cells.
+    fn table(&self, header: &[&str], rows: &[Vec<String>]) -> String;
+    /// A block folded under a one-line plain-text summary, open on a click.
+    fn details(&self, summary: &str, block: &str) -> String;
 }
 
 /// Most inputs named in the first line; the appendix lists them all.
@@ -95,5 +107,250 @@ pub fn joined_on_line(keys: &JoinKeys, m: &dyn Markup) -> String {
         "Joined on nothing: the provision names no id.".to_string()
     } else {
         format!("Joined on {}.", parts.join(", "))
+    }
+}
+
+/// Where an evidence excerpt is: when it was logged, on which host, in which file and line there;
+/// then where to open it in the input. The input's entry is named only when it is not simply the
+/// host's file under `hosts/<host>/files/` (the bundle layout), so a place is not said twice.
+pub fn evidence_place(e: &Evidence, m: &dyn Markup) -> String {
+    let place = &e.place;
+    let mut parts = Vec::new();
+    if let Some(t) = &e.time {
+        parts.push(m.code(t));
+    }
+    if let Some(host) = &place.host {
+        parts.push(format!("host {}", m.code(host)));
+    }
+    // The folder the host's file sits under in the input, when the entry is the host's file
+    // copied whole or cut (`hosts/<host>/files/` in a bundle; anything in a hand-made tarball).
+    let copy_prefix = place.host_path.as_deref().and_then(|path| {
+        place
+            .entry
+            .strip_suffix(path.trim_start_matches('/'))
+            .filter(|prefix| prefix.is_empty() || prefix.ends_with('/'))
+    });
+    let host_copy = copy_prefix.is_some();
+    // The original's line: mapped from a cut copy's, or the copy's own when the copy is the
+    // whole file (a cut copy always says where it starts, in the manifest).
+    let line_on_host = match (e.line_in_bundle, e.original_offset_start) {
+        (Some(_), _) => e.line,
+        (None, None) if host_copy => e.line,
+        _ => None,
+    };
+    if let Some(path) = &place.host_path {
+        parts.push(match line_on_host {
+            Some(line) => format!("{} line {line}", m.code(path)),
+            None => m.code(path),
+        });
+    } else if let Some(cmd) = &place.command {
+        parts.push(format!("command {}", m.code(cmd)));
+    } else if let Some(api) = &place.api {
+        parts.push(format!("API {}", m.code(api)));
+    }
+    let mut input = format!("in {}", m.code(&place.input));
+    let bundle_layout = place
+        .host
+        .as_ref()
+        .map(|host| format!("hosts/{host}/files/"));
+    if let Some(prefix) =
+        copy_prefix.filter(|p| !p.is_empty() && Some(*p) != bundle_layout.as_deref())
+    {
+        let _ = write!(input, " under {}", m.code(prefix));
+    }
+    let line_in_input = e.line_in_bundle.or(e.line);
+    match (host_copy, line_in_input, e.original_offset_start) {
+        (true, Some(line), None) if e.line_in_bundle.is_some() => {
+            let _ = write!(input, " (line {line} of its cut copy)");
+        }
+        (true, Some(line), Some(offset)) => {
+            let _ = write!(
+                input,
+                " (line {line} of its cut copy, which starts at byte {offset} of the original)"
+            );
+        }
+        (true, _, _) => {}
+        (false, line, offset) => {
+            let entry = match line {
+                Some(line) => format!("{}:{line}", place.entry),
+                None => place.entry.clone(),
+            };
+            let _ = write!(input, " {}", m.code(&entry));
+            if let Some(offset) = offset {
+                let _ = write!(input, " (line counted from byte {offset} of the original)");
+            }
+        }
+    }
+    parts.push(input);
+    parts.join(" · ")
+}
+
+/// The guide's steps this workflow version does not have, in one sentence under the ladder
+/// instead of a table row each.
+pub fn not_in_version_line(p: &ProvisionReport, m: &dyn Markup) -> Option<String> {
+    let steps: Vec<String> = p
+        .ladder
+        .iter()
+        .filter(|row| row.status == StepStatus::NotInVersion)
+        .map(|row| format!("{} {}", m.text(&row.guide_steps), m.text(&row.title)))
+        .collect();
+    if steps.is_empty() {
+        return None;
+    }
+    let version = match &p.workflow {
+        Some(w) => m.code(w),
+        None => "this workflow version".to_string(),
+    };
+    Some(format!(
+        "Not part of {version} (guide step{}): {}.",
+        if steps.len() == 1 { "" } else { "s" },
+        steps.join("; ")
+    ))
+}
+
+/// The ladder's table rows: the steps not in this version left out (see
+/// [`not_in_version_line`]), and consecutive steps done inside `POST /vms` before the job (8.2+:
+/// NIC tags, candidate servers, allocation, NICs) in one row, since they say one thing.
+pub fn ladder_rows(p: &ProvisionReport) -> Vec<LadderRow> {
+    let mut rows: Vec<LadderRow> = Vec::new();
+    for row in &p.ladder {
+        if row.status == StepStatus::NotInVersion {
+            continue;
+        }
+        let folds = |last: &LadderRow| {
+            [last.status, row.status] == [StepStatus::BeforeJob; 2]
+                && last.tasks.is_empty()
+                && row.tasks.is_empty()
+        };
+        match rows.last_mut() {
+            Some(last) if folds(last) => {
+                let first = last.guide_steps.split('-').next().unwrap_or("").to_string();
+                let end = row.guide_steps.rsplit('-').next().unwrap_or("");
+                last.guide_steps = format!("{first}-{end}");
+                last.title = format!("{}; {}", last.title, row.title);
+            }
+            _ => rows.push(row.clone()),
+        }
+    }
+    rows
+}
+
+/// `VM `…` — job `…``: what heads a provision's section.
+pub fn provision_title(p: &ProvisionReport, m: &dyn Markup) -> String {
+    match (&p.vm_uuid, &p.job_uuid) {
+        (Some(vm), Some(job)) => format!("VM {} — job {}", m.code(vm), m.code(job)),
+        (Some(vm), None) => format!("VM {} — no job", m.code(vm)),
+        (None, Some(job)) => format!("job {}", m.code(job)),
+        (None, None) => format!("request {}", m.code(&p.id)),
+    }
+}
+
+/// `brand `kvm` · workflow `provision-8.2.4` (era 8.2+) · result failed · server `…` · …`.
+pub fn provision_facts(p: &ProvisionReport, m: &dyn Markup) -> String {
+    let opt = |v: &Option<String>| v.as_deref().map(|v| m.code(v)).unwrap_or("—".into());
+    let mut facts = vec![
+        format!("brand {}", opt(&p.brand)),
+        format!("workflow {} (era {})", opt(&p.workflow), m.text(p.era)),
+        format!("result {}", m.text(p.result)),
+        format!("server {}", opt(&p.server_uuid)),
+    ];
+    if let Some(r) = &p.request_id {
+        facts.push(format!("request id {}", m.code(r)));
+    }
+    if let Some(t) = &p.created_at {
+        facts.push(format!("created {}", m.code(t)));
+    }
+    facts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::place::Place;
+
+    /// Plain markup, so the tests read the words.
+    struct Plain;
+
+    impl Markup for Plain {
+        fn text(&self, text: &str) -> String {
+            text.to_string()
+        }
+        fn code(&self, text: &str) -> String {
+            format!("`{text}`")
+        }
+        fn strong(&self, marked: &str) -> String {
+            marked.to_string()
+        }
+        fn heading(&self, _: u8, text: &str) -> String {
+            text.to_string()
+        }
+        fn paragraph(&self, marked: &str) -> String {
+            marked.to_string()
+        }
+        fn list(&self, items: &[String]) -> String {
+            items.join("\n")
+        }
+        fn table(&self, _: &[&str], rows: &[Vec<String>]) -> String {
+            rows.iter()
+                .map(|r| r.join("|"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        fn details(&self, summary: &str, block: &str) -> String {
+            format!("{summary}: {block}")
+        }
+    }
+
+    const HOST: &str = "44454c4c-88a8-1087-80c8-183deff76814";
+    const LOG: &str = "/var/svc/log/system-smartdc-vmadmd:default.log";
+
+    fn evidence(entry: &str, line: u64, line_in_bundle: Option<u64>) -> Evidence {
+        Evidence {
+            place: Place {
+                input: "b.tar.gz".into(),
+                entry: entry.into(),
+                host: Some(HOST.into()),
+                host_path: Some(LOG.into()),
+                ..Place::default()
+            },
+            line: Some(line),
+            line_in_bundle,
+            original_offset_start: None,
+            time: Some("2024-05-11T08:58:04.287Z".into()),
+            excerpt: String::new(),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_host_file_in_the_bundle_layout_is_named_once() {
+        let entry = format!("hosts/{HOST}/files{LOG}");
+        assert_eq!(
+            evidence_place(&evidence(&entry, 14, Some(2)), &Plain),
+            format!(
+                "`2024-05-11T08:58:04.287Z` · host `{HOST}` · `{LOG}` line 14 · in `b.tar.gz` \
+                 (line 2 of its cut copy)"
+            )
+        );
+        assert_eq!(
+            evidence_place(&evidence(&entry, 14, None), &Plain),
+            format!("`2024-05-11T08:58:04.287Z` · host `{HOST}` · `{LOG}` line 14 · in `b.tar.gz`")
+        );
+    }
+
+    #[test]
+    fn a_hand_made_layout_names_the_folder_and_other_entries_in_full() {
+        let placed = evidence_place(&evidence(&format!("{HOST}{LOG}"), 7, None), &Plain);
+        assert!(
+            placed.ends_with(&format!("`{LOG}` line 7 · in `b.tar.gz` under `{HOST}/`")),
+            "{placed}"
+        );
+        let placed = evidence_place(&evidence("gz-logs.tar.gz//svc.log", 7, None), &Plain);
+        assert!(
+            placed.ends_with(&format!(
+                "`{LOG}` · in `b.tar.gz` `gz-logs.tar.gz//svc.log:7`"
+            )),
+            "{placed}"
+        );
     }
 }
