@@ -327,12 +327,34 @@ fn images(rng: &mut SimRng, era: Era, anchor: Ms) -> Vec<Image> {
             sha1: rng.hex(40),
         })
         .collect();
-    // The last (customer) image derives from the first base image.
-    let base = out[0].uuid.clone();
-    if let Some(last) = out.last_mut() {
-        if last.kind == "zone-dataset" {
-            last.origin = Some(base);
+    // The last (customer) image derives from a base image. In the legacy era it is a base of its
+    // own that no other VM uses (as in the guide's race: `base 13.4.0` under `Pandarus`), so a
+    // compute node can lack it while its other VMs run; drawn from a forked stream so the other
+    // objects keep their ids.
+    let base = match era {
+        Era::Legacy => {
+            let mut fork = rng.fork("customer-image-origin");
+            let origin = Image {
+                uuid: fork.uuid(),
+                name: "base".to_string(),
+                version: "13.4.0".to_string(),
+                os: "smartos".to_string(),
+                kind: "zone-dataset".to_string(),
+                size: 118_000_000 + fork.range(0, 900_000) as u64,
+                published: anchor - fork.range(30, 400) * DAY,
+                owner: joyent.clone(),
+                origin: None,
+                sha1: fork.hex(40),
+            };
+            let uuid = origin.uuid.clone();
+            out.push(origin);
+            uuid
         }
+        _ => out[0].uuid.clone(),
+    };
+    let customer = specs.len() - 1;
+    if out[customer].kind == "zone-dataset" {
+        out[customer].origin = Some(base);
     }
     out
 }

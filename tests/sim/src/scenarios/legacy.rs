@@ -386,23 +386,27 @@ fn image_import(world: &mut World, timing: &Timing, leftover: bool) -> anyhow::R
         .get("cnapi.ensure_image")
         .copied()
         .unwrap_or((story.created_at, story.created_at));
+    // zpool history logs a command when it has succeeded: a receive at its end, seconds before
+    // imgadm renames the dataset into place (the guide's history: 23:55:39 receive, 23:55:43
+    // rename). The competing import started before this provision and ends after its failure.
     let t0 = world.local(&cn, fail_t - rng.range(20, 60) * SECOND);
+    let t1 = t0 + rng.range(70, 200) * SECOND;
+    let received = if leftover { t0 } else { t1 - 4_000 };
     let host = world.host_mut(&cn);
     host.zpool
-        .push((t0, format!("zfs receive zones/{origin_uuid}-partial")));
+        .push((received, format!("zfs receive zones/{origin_uuid}-partial")));
     if leftover {
         host.partial_images.push(origin_uuid.clone());
         if let Some(e) = world.expected_mut(&vm) {
             e.evidence.push(json!({"host": cn, "command": "zfs list -t all", "contains": format!("zones/{origin_uuid}-partial")}));
         }
     } else {
-        let t1 = t0 + rng.range(70, 200) * SECOND;
         host.zpool.push((
             t1,
             format!("zfs rename zones/{origin_uuid}-partial zones/{origin_uuid}"),
         ));
         host.zpool.push((
-            t1 + 9_000,
+            t1 + 27_000,
             format!("zfs receive zones/{}-partial", image.uuid),
         ));
         host.zpool.push((
