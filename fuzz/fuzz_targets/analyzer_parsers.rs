@@ -7,8 +7,8 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use triton_analyze::input::{classify, paths};
 use triton_analyze::parsers::{
-    self, bunyan_text, dapi, heartbeater, http, imgadm, job, service_log, svclog, svcs, time,
-    vmadm, vmlog, zfs_list, zpool_history,
+    self, bunyan_text, dapi, heartbeater, http, image_manifest, imgadm, job, service_log, svclog,
+    svcs, time, vmadm, vmlog, zfs_command, zfs_list, zpool_history,
 };
 
 type Parser = fn(&[u8], &str);
@@ -114,6 +114,12 @@ fn zpool(bytes: &[u8], text: &str) {
             .next()
             .unwrap_or_default();
         let _ = history.mentioning(&uuid).count();
+        for record in &history.records {
+            let _ = zfs_command::parse(&record.command);
+        }
+    }
+    for line in text.lines() {
+        let _ = zfs_command::parse(line);
     }
 }
 
@@ -127,6 +133,9 @@ fn zfs(bytes: &[u8], text: &str) {
 fn imgadm_output(_: &[u8], text: &str) {
     let _ = imgadm::not_installed_from_text(text);
     if let Some(value) = json_of(text) {
+        if image_manifest::is_manifest(&value) {
+            let _ = image_manifest::from_json(&value);
+        }
         if imgadm::is_image_info(&value) {
             if let Some(state) = imgadm::from_json(&value) {
                 let _ = state.uuid();
