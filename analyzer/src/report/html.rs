@@ -216,7 +216,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         "<h4>How far it got</h4>\n<table class=\"ladder\">\n<thead><tr><th>guide step</th>\
          <th>stage</th><th>status</th><th>tasks (duration / timeout)</th></tr></thead>\n<tbody>\n",
     );
-    for row in &sentences::ladder_rows(p) {
+    for (row, left_out) in &sentences::ladder_rows(p) {
         let tasks: Vec<String> = row
             .tasks
             .iter()
@@ -237,6 +237,10 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
                 };
                 format!("<div>{}{mark}{}</div>", code(&t.name), escape(&timing))
             })
+            .chain(
+                (*left_out > 0)
+                    .then(|| format!("<div>{}</div>", escape(&sentences::more_tasks(*left_out)))),
+            )
             .collect();
         let _ = writeln!(
             out,
@@ -278,6 +282,7 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
             Some((t, start, end.max(start)))
         })
         .collect();
+    let (spans, left_out) = sentences::capped(&spans, sentences::CHART_TASKS_MAX, |s| s.0.failed);
     let (Some(first), Some(last)) = (
         spans.iter().map(|s| s.1).min(),
         spans.iter().map(|s| s.2).max(),
@@ -349,6 +354,13 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
         );
     }
     out.push_str("</svg>\n");
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">{}</p>",
+            escape(&sentences::more_tasks(left_out))
+        );
+    }
 }
 
 /// Where an excerpt is from as its host has it (host, path and line, command or API object, time).

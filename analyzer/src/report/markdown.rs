@@ -69,7 +69,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
         "| guide step | stage | status | tasks (duration / timeout) |"
     );
     let _ = writeln!(out, "|---|---|---|---|");
-    for row in &sentences::ladder_rows(p) {
+    for (row, left_out) in &sentences::ladder_rows(p) {
         let tasks: Vec<String> = row
             .tasks
             .iter()
@@ -90,6 +90,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
                 };
                 format!("{}{}{}", code(&t.name), mark, inline(&timing))
             })
+            .chain((*left_out > 0).then(|| inline(&sentences::more_tasks(*left_out))))
             .collect();
         let status = if row.status == StepStatus::Failed {
             "**FAILED**".to_string()
@@ -148,6 +149,7 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
         return;
     }
     let _ = writeln!(out, "#### Task durations\n");
+    let (spans, left_out) = sentences::capped(&spans, sentences::CHART_TASKS_MAX, |s| s.0.failed);
     let mut chart = String::from(
         "gantt\n    dateFormat YYYY-MM-DDTHH:mm:ss.SSS\n    axisFormat %H:%M:%S\n    section job\n",
     );
@@ -161,6 +163,9 @@ fn gantt(out: &mut String, p: &ProvisionReport) {
     }
     out.push_str(&fenced("mermaid", &chart));
     let _ = writeln!(out);
+    if left_out > 0 {
+        let _ = writeln!(out, "{}\n", inline(&sentences::more_tasks(left_out)));
+    }
 }
 
 fn timeline(out: &mut String, p: &ProvisionReport, offsets: &[ClockOffset]) {

@@ -208,11 +208,52 @@ pub fn not_in_version_line(p: &ProvisionReport, m: &dyn Markup) -> Option<String
     ))
 }
 
+/// Most tasks drawn in the task chart, and listed in one ladder row. A real provision has a few
+/// dozen; a broken or hostile job with thousands would make both unreadable (and the report
+/// huge). The JSON report keeps every task.
+pub const CHART_TASKS_MAX: usize = 60;
+pub const ROW_TASKS_MAX: usize = 12;
+
+/// At most `max` of `items`, in their order, those `needed` says first; and how many were left
+/// out.
+pub fn capped<T>(items: &[T], max: usize, needed: impl Fn(&T) -> bool) -> (Vec<&T>, usize) {
+    if items.len() <= max {
+        return (items.iter().collect(), 0);
+    }
+    let mut room_for_others = max.saturating_sub(items.iter().filter(|i| needed(i)).count());
+    let mut room = max;
+    let mut kept = Vec::with_capacity(max);
+    for item in items {
+        if room == 0 {
+            break;
+        }
+        if needed(item) {
+            kept.push(item);
+            room -= 1;
+        } else if room_for_others > 0 {
+            kept.push(item);
+            room -= 1;
+            room_for_others -= 1;
+        }
+    }
+    let left_out = items.len() - kept.len();
+    (kept, left_out)
+}
+
+/// `… and 99 988 more tasks (the JSON report lists them)`.
+pub fn more_tasks(left_out: usize) -> String {
+    format!(
+        "… and {left_out} more task{} (the JSON report lists them all)",
+        if left_out == 1 { "" } else { "s" }
+    )
+}
+
 /// The ladder's table rows: the steps not in this version left out (see
 /// [`not_in_version_line`]), and consecutive steps done inside `POST /vms` before the job (8.2+:
-/// NIC tags, candidate servers, allocation, NICs) in one row, since they say one thing.
-pub fn ladder_rows(p: &ProvisionReport) -> Vec<LadderRow> {
-    let mut rows: Vec<LadderRow> = Vec::new();
+/// NIC tags, candidate servers, allocation, NICs) in one row, since they say one thing. Each
+/// row's tasks are capped at [`ROW_TASKS_MAX`] (failed ones first); the count left out is beside.
+pub fn ladder_rows(p: &ProvisionReport) -> Vec<(LadderRow, usize)> {
+    let mut rows: Vec<(LadderRow, usize)> = Vec::new();
     for row in &p.ladder {
         if row.status == StepStatus::NotInVersion {
             continue;
@@ -223,13 +264,25 @@ pub fn ladder_rows(p: &ProvisionReport) -> Vec<LadderRow> {
                 && row.tasks.is_empty()
         };
         match rows.last_mut() {
-            Some(last) if folds(last) => {
+            Some((last, _)) if folds(last) => {
                 let first = last.guide_steps.split('-').next().unwrap_or("").to_string();
                 let end = row.guide_steps.rsplit('-').next().unwrap_or("");
                 last.guide_steps = format!("{first}-{end}");
                 last.title = format!("{}; {}", last.title, row.title);
             }
-            _ => rows.push(row.clone()),
+            _ => {
+                let (tasks, left_out) = capped(&row.tasks, ROW_TASKS_MAX, |t| {
+                    t.status == StepStatus::Failed
+                });
+                let shown = LadderRow {
+                    stage: row.stage.clone(),
+                    guide_steps: row.guide_steps.clone(),
+                    title: row.title.clone(),
+                    status: row.status,
+                    tasks: tasks.into_iter().cloned().collect(),
+                };
+                rows.push((shown, left_out));
+            }
         }
     }
     rows
@@ -336,6 +389,16 @@ mod tests {
             evidence_place(&evidence(&entry, 14, None), &Plain),
             format!("`2024-05-11T08:58:04.287Z` · host `{HOST}` · `{LOG}` line 14 · in `b.tar.gz`")
         );
+    }
+
+    #[test]
+    fn capping_keeps_the_needed_items_and_the_order() {
+        let items: Vec<u32> = (0..100).collect();
+        let (kept, left_out) = capped(&items, 5, |i| *i == 97);
+        assert_eq!(kept, [&0, &1, &2, &3, &97]);
+        assert_eq!(left_out, 95);
+        let (kept, left_out) = capped(&items[..4], 5, |_| false);
+        assert_eq!((kept.len(), left_out), (4, 0));
     }
 
     #[test]
