@@ -26,6 +26,7 @@ pub mod record;
 pub mod render;
 mod scan;
 pub mod seek;
+mod structural;
 pub mod time;
 pub mod window;
 
@@ -36,5 +37,6 @@ pub use merge::{MergeEvent, MergeReader};
 pub use reader::{Entries, Entry, Line, LineKind, LogReader};
 pub use record::Record;
 pub use render::{render_record, OutputMode, OutputSpec, RenderOptions};
+pub use scan::{select_json_validator, JSON_VALIDATORS};
 pub use time::{parse_record_time, parse_time_bound};
 pub use window::{slice_file_window, slice_window, SliceStats, TimeWindow};

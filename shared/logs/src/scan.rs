@@ -3,11 +3,16 @@
 //! Filters only need a handful of fields (`time`, `level`, ids); finding their raw value bytes
 //! with memchr is far cheaper than a full parse and allocates nothing. The line must already be
 //! known to be valid JSON (see [`is_valid_json`]); the walker then only has to find boundaries.
+//!
+//! Validation itself has two implementations with the same answers: the block validator in
+//! [`crate::structural`] (vector instructions, used where the CPU has them) and the scalar one
+//! here, the reference, which also serves every other CPU.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Deepest nesting accepted; deeper lines are treated as not JSON.
-const MAX_DEPTH: usize = 1024;
+pub(crate) const MAX_DEPTH: usize = 1024;
 
 /// Which containers are open, one bit per level (set: object), kept on the stack.
 struct Nesting {
@@ -43,11 +48,18 @@ impl Nesting {
 /// without allocating.
 #[cfg(test)]
 pub fn is_valid_json(b: &[u8]) -> bool {
-    validate(b, |_| {}).is_some()
+    let verdict = validate_scalar(b, |_| {});
+    assert_eq!(
+        validate_object(b, |_| {}),
+        verdict,
+        "the fastest validator disagrees with the scalar one on {:?}",
+        String::from_utf8_lossy(b)
+    );
+    verdict
 }
 
 /// One member of the top-level object, reported while validating (see [`validate_object`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopField {
     /// The key between its quotes, escapes not decoded.
     pub key: (usize, usize),
@@ -62,6 +74,89 @@ pub struct TopField {
 /// log view, so doing both in one walk roughly halves its cost. `on_field` may see members of a
 /// line that turns out invalid; only trust them when this returns `true`.
 pub fn validate_object(b: &[u8], on_field: impl FnMut(TopField)) -> bool {
+    match Validator::selected() {
+        #[cfg(target_arch = "x86_64")]
+        Validator::Avx2(avx2) => avx2.validate(b, on_field),
+        #[cfg(target_arch = "x86_64")]
+        Validator::Sse2 => crate::structural::x86::validate_sse2(b, on_field),
+        Validator::Scalar => validate_scalar(b, on_field),
+    }
+}
+
+/// Which implementation validates lines.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Validator {
+    /// 64-byte blocks with AVX2 (x86-64 CPUs that have it).
+    #[cfg(target_arch = "x86_64")]
+    Avx2(crate::structural::x86::Avx2),
+    /// 64-byte blocks with SSE2 (every x86-64 CPU; only when asked for, see [`Self::fastest`]).
+    #[cfg(target_arch = "x86_64")]
+    Sse2,
+    /// Byte by byte, on any CPU.
+    Scalar,
+}
+
+/// The validator asked for with [`select_json_validator`]: 0 the fastest, 1 scalar, 2 SSE2.
+static CHOICE: AtomicU8 = AtomicU8::new(0);
+
+/// Names [`select_json_validator`] accepts.
+pub const JSON_VALIDATORS: [&str; 3] = ["auto", "scalar", "sse2"];
+
+/// Makes every later validation in this process use one implementation: `auto` (the default)
+/// the fastest the CPU runs, `scalar` the byte-at-a-time reference, `sse2` the 16-byte vector
+/// one (x86-64 only). All give the same answers; the choice lets the tests run each of them on
+/// a machine that has faster instructions.
+pub fn select_json_validator(name: &str) -> Result<(), String> {
+    let choice = match name {
+        "auto" => 0,
+        "scalar" => 1,
+        "sse2" if cfg!(target_arch = "x86_64") => 2,
+        "sse2" => return Err("the sse2 JSON validator needs an x86-64 CPU".to_string()),
+        other => {
+            return Err(format!(
+                "unknown JSON validator \"{other}\" (expected one of: {})",
+                JSON_VALIDATORS.join(", ")
+            ))
+        }
+    };
+    CHOICE.store(choice, Ordering::Relaxed);
+    Ok(())
+}
+
+impl Validator {
+    /// The implementation to use now.
+    #[inline]
+    fn selected() -> Validator {
+        match CHOICE.load(Ordering::Relaxed) {
+            1 => Validator::Scalar,
+            #[cfg(target_arch = "x86_64")]
+            2 => Validator::Sse2,
+            _ => Validator::fastest(),
+        }
+    }
+
+    /// The fastest implementation this CPU runs (feature detection is cached by std). Without
+    /// AVX2 that is the scalar one: with 16-byte vectors the block validator measured slower
+    /// than it on vmapi logs (1.2 against 1.6 GB/s).
+    #[inline]
+    pub(crate) fn fastest() -> Validator {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match crate::structural::x86::Avx2::detect() {
+                Some(avx2) => Validator::Avx2(avx2),
+                None => Validator::Scalar,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Validator::Scalar
+        }
+    }
+}
+
+/// The scalar validator (see [`validate_object`]).
+#[inline]
+pub(crate) fn validate_scalar(b: &[u8], on_field: impl FnMut(TopField)) -> bool {
     validate(b, on_field).is_some()
 }
 
@@ -159,40 +254,47 @@ fn member_value_start(b: &[u8], pos: usize) -> Option<((usize, usize), bool, usi
     (b.get(colon) == Some(&b':')).then(|| ((pos + 1, key_end - 1), escaped, skip_ws(b, colon + 1)))
 }
 
-fn literal_end(b: &[u8], pos: usize, word: &[u8]) -> Option<usize> {
+#[inline]
+pub(crate) fn literal_end(b: &[u8], pos: usize, word: &[u8]) -> Option<usize> {
     b.get(pos..pos + word.len())
         .filter(|found| *found == word)
         .map(|_| pos + word.len())
 }
 
 /// End of a JSON number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-fn number_end(b: &[u8], mut pos: usize) -> Option<usize> {
-    let digits = |pos: usize| b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
+#[inline]
+pub(crate) fn number_end(b: &[u8], mut pos: usize) -> Option<usize> {
+    let digits_end = |mut pos: usize| {
+        while b.get(pos).is_some_and(u8::is_ascii_digit) {
+            pos += 1;
+        }
+        pos
+    };
     if b.get(pos) == Some(&b'-') {
         pos += 1;
     }
     match b.get(pos)? {
         b'0' => pos += 1,
-        b'1'..=b'9' => pos += digits(pos),
+        b'1'..=b'9' => pos = digits_end(pos + 1),
         _ => return None,
     }
     if b.get(pos) == Some(&b'.') {
-        let n = digits(pos + 1);
-        if n == 0 {
+        let end = digits_end(pos + 1);
+        if end == pos + 1 {
             return None;
         }
-        pos += 1 + n;
+        pos = end;
     }
     if matches!(b.get(pos), Some(b'e' | b'E')) {
         pos += 1;
         if matches!(b.get(pos), Some(b'+' | b'-')) {
             pos += 1;
         }
-        let n = digits(pos);
-        if n == 0 {
+        let end = digits_end(pos);
+        if end == pos {
             return None;
         }
-        pos += n;
+        pos = end;
     }
     Some(pos)
 }
@@ -465,6 +567,74 @@ mod tests {
             .collect();
         assert_eq!(seen, expected);
         assert!(!validate_object(br#"{"a":1,"b":}"#, |_| {}));
+    }
+
+    /// The number grammar, checked against a direct reading of the JSON spec on every string
+    /// of up to five bytes over the characters numbers use.
+    #[test]
+    fn numbers_follow_the_json_grammar() {
+        fn digits(s: &[u8]) -> usize {
+            s.iter().take_while(|c| c.is_ascii_digit()).count()
+        }
+        // Length of the longest prefix of `s` that is a JSON number.
+        fn reference(s: &[u8]) -> Option<usize> {
+            let mut i = usize::from(s.first() == Some(&b'-'));
+            let int = digits(&s[i..]);
+            if int == 0 || (int > 1 && s[i] == b'0') {
+                return if int > 1 { Some(i + 1) } else { None };
+            }
+            i += int;
+            if s.get(i) == Some(&b'.') {
+                let frac = digits(&s[i + 1..]);
+                if frac == 0 {
+                    return None;
+                }
+                i += 1 + frac;
+            }
+            if matches!(s.get(i), Some(b'e' | b'E')) {
+                let mut j = i + 1;
+                if matches!(s.get(j), Some(b'+' | b'-')) {
+                    j += 1;
+                }
+                let exp = digits(&s[j..]);
+                if exp == 0 {
+                    return None;
+                }
+                i = j + exp;
+            }
+            Some(i)
+        }
+        let alphabet = b"01-+.eE9";
+        let mut cases = vec![Vec::new()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = cases
+                .iter()
+                .filter(|c| c.len() == cases.last().map_or(0, Vec::len))
+                .flat_map(|c| {
+                    alphabet.iter().map(move |&a| {
+                        let mut c = c.clone();
+                        c.push(a);
+                        c
+                    })
+                })
+                .collect();
+            cases.extend(longer);
+        }
+        assert!(cases.len() > 30_000);
+        for case in &cases {
+            assert_eq!(
+                number_end(case, 0),
+                reference(case),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_validator_names_are_refused() {
+        let refused = select_json_validator("simd").unwrap_err();
+        assert!(refused.contains("auto, scalar, sse2"), "{refused}");
     }
 
     #[test]

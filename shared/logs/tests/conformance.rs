@@ -34,3 +34,16 @@ fn bunyan_cli_conformance() {
 fn bunyan_cli_conformance_in_parallel_batches() {
     check_conformance(&["--threads", "3", "--batch-bytes", "1"]);
 }
+
+/// The scalar JSON validator (the default is the fastest one the CPU runs).
+#[test]
+fn bunyan_cli_conformance_with_the_scalar_validator() {
+    check_conformance(&["--threads", "1", "--json-validator", "scalar"]);
+}
+
+/// The SSE2 JSON validator, which x86-64 CPUs without AVX2 run.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn bunyan_cli_conformance_with_the_sse2_validator() {
+    check_conformance(&["--threads", "1", "--json-validator", "sse2"]);
+}

@@ -134,6 +134,16 @@ pub struct LogsArgs {
     #[arg(long = "batch-bytes", value_name = "BYTES", default_value_t = super::parallel::BATCH_BYTES, hide = true)]
     pub batch_bytes: usize,
 
+    /// JSON validator: auto (the fastest this CPU runs), scalar or sse2. Output is identical
+    /// whichever runs; the choice lets the tests run each.
+    #[arg(
+        long = "json-validator",
+        value_name = "NAME",
+        default_value = "auto",
+        hide = true
+    )]
+    pub json_validator: String,
+
     /// Longest line kept whole, in bytes; longer lines are cut with a notice.
     #[arg(long = "line-cap", value_name = "BYTES", default_value_t = crate::DEFAULT_LINE_CAP, hide = true)]
     pub line_cap: usize,

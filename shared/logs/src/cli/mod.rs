@@ -39,6 +39,10 @@ pub fn logs_main(args: &[OsString]) -> i32 {
             return code;
         }
     };
+    if let Err(message) = crate::select_json_validator(&parsed.json_validator) {
+        eprintln!("{PROG}: error: {message}");
+        return 1;
+    }
     let settings = match Settings::from_args(&parsed) {
         Ok(settings) => settings,
         Err(message) => {

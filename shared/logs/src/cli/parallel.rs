@@ -80,12 +80,16 @@ pub fn run<R: BufRead + Send, W: Write>(
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let batch_rx = &batch_rx;
+            // Workers run until the producer is gone. When the writer stops early they keep
+            // taking (and dropping) batches: a producer blocked on the full channel could
+            // otherwise never see `stop`, and joining it would hang.
             scope.spawn(move || loop {
                 let next = batch_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok((seq, batch))) = next else { break };
-                if done_tx.send((seq, work(&batch, plan))).is_err() {
-                    break;
+                if stop.load(Ordering::Relaxed) {
+                    continue;
                 }
+                let _ = done_tx.send((seq, work(&batch, plan)));
             });
         }
         drop(done_tx);
