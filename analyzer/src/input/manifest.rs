@@ -22,6 +22,8 @@ pub struct ItemView {
     pub truncated: bool,
     pub timed_out: bool,
     pub error: Option<String>,
+    /// How the file changed on the host while it was read (rotated, truncated, grew; 1.2).
+    pub changed_while_read: Option<String>,
     /// Where a cut file starts in the original (format 1.1).
     #[serde(skip)]
     pub slice: Option<EntryOrigin>,
@@ -136,6 +138,7 @@ pub fn parse(value: &Value) -> Result<ManifestView, String> {
                         truncated: flag("truncated"),
                         timed_out: flag("timed_out"),
                         error: s(i, "error"),
+                        changed_while_read: s(i, "changed_while_read"),
                         slice: slice_origin(i.get("slice")),
                     }
                 })

@@ -111,6 +111,17 @@ pub fn classify(facts: &Facts, unreadable: &[(String, String)]) -> CollectionRep
         for item in absent {
             push_unique(&mut out.not_applicable, item_line(input, item));
         }
+        // A log rotated or grown while read is still one file's bytes: worth knowing when a
+        // record seems missing, not a gap (when records may be missing, `error` says so above).
+        for item in m.items.iter().filter(|i| i.error.is_none()) {
+            if let Some(change) = &item.changed_while_read {
+                out.notes.push(format!(
+                    "{input}: {} on {}: changed while read: {change}",
+                    item.source,
+                    item.host.as_deref().unwrap_or("headnode")
+                ));
+            }
+        }
         for note in &m.notes {
             let line = format!("{input}: {note}");
             if note.contains(NOT_APPLICABLE_NOTE) {
@@ -144,6 +155,7 @@ mod tests {
             truncated: false,
             timed_out,
             error: error.map(str::to_string),
+            changed_while_read: None,
             slice: None,
         }
     }
@@ -177,6 +189,10 @@ mod tests {
                     false,
                 ),
                 item("zfs.list", None, true),
+                ItemView {
+                    changed_while_read: Some("grew from 10 to 20 bytes while being read".into()),
+                    ..item("imgapi.log", None, false)
+                },
             ],
             notes: vec![
                 "not collected here (headnode source; this run collects a compute node): vmapi.log"
@@ -223,6 +239,8 @@ mod tests {
         assert_eq!(
             got.notes,
             vec![
+                "b.tar.gz: imgapi.log on cn1: changed while read: grew from 10 to 20 bytes while \
+                 being read",
                 "b.tar.gz: CN cn1: time slicing: 3 log(s) cut to the window by record time",
                 "b.tar.gz: priority: CPU nice 19 (was 0), inherited by every command run",
                 "b.tar.gz: free space: 40.0 GiB free in /var/tmp at the start; 512.0 MiB kept \
