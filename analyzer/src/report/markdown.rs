@@ -74,15 +74,7 @@ fn ladder_table(out: &mut String, p: &ProvisionReport) {
             .tasks
             .iter()
             .map(|t| {
-                let timing = match (t.duration_s, t.timeout_s) {
-                    (Some(d), Some(to)) => format!(
-                        " {d:.1} s / {to:.0} s ({:.0}%)",
-                        t.timeout_share().unwrap_or(0.0)
-                    ),
-                    (Some(d), None) => format!(" {d:.1} s"),
-                    (None, Some(to)) => format!(" — / {to:.0} s"),
-                    (None, None) => String::new(),
-                };
+                let timing = sentences::task_timing(t);
                 let mark = match t.status {
                     StepStatus::Failed => " **failed**",
                     StepStatus::NotReached => " not run",

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::model::{ProvisionReport, Report};
-use crate::facts::ladder::{LadderRow, StepStatus};
+use crate::facts::ladder::{LadderRow, StepStatus, TaskCell};
 use crate::facts::timeline::JoinKeys;
 use crate::rules::Evidence;
 
@@ -246,6 +246,19 @@ pub fn more_tasks(left_out: usize) -> String {
         "… and {left_out} more task{} (the JSON report lists them all)",
         if left_out == 1 { "" } else { "s" }
     )
+}
+
+/// ` 0.5 s / 10 s (5%)`: a task's duration against its timeout, as far as both are known.
+pub fn task_timing(t: &TaskCell) -> String {
+    match (t.duration_s, t.timeout_s) {
+        (Some(d), Some(to)) => format!(
+            " {d:.1} s / {to:.0} s ({:.0}%)",
+            t.timeout_share().unwrap_or(0.0)
+        ),
+        (Some(d), None) => format!(" {d:.1} s"),
+        (None, Some(to)) => format!(" — / {to:.0} s"),
+        (None, None) => String::new(),
+    }
 }
 
 /// The ladder's table rows: the steps not in this version left out (see

@@ -300,16 +300,7 @@ impl Bundle {
                     None => {}
                 }
                 delivery.finish()?;
-                if !end.saw_end_marker {
-                    return Err(delivery.corrupt(
-                        None,
-                        io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "input ends without the tar end-of-archive block (truncated?)",
-                        ),
-                    ));
-                }
-                Ok(())
+                require_end_marker(delivery, end.saw_end_marker)
             }
             Err(StreamError::Sink(e)) => Err(e),
             Err(StreamError::Io(e)) => Err(delivery.corrupt(None, e)),
@@ -427,4 +418,21 @@ impl Bundle {
             && file.read_exact(&mut tail).is_ok()
             && tail == BGZF_EOF
     }
+}
+
+/// A tar stream must end with its end-of-archive block; without it the input was cut short.
+fn require_end_marker(
+    delivery: &mut Delivery<'_, '_>,
+    saw_end_marker: bool,
+) -> Result<(), BundleError> {
+    if saw_end_marker {
+        return Ok(());
+    }
+    Err(delivery.corrupt(
+        None,
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "input ends without the tar end-of-archive block (truncated?)",
+        ),
+    ))
 }

@@ -140,16 +140,7 @@ fn finish(
     } else {
         delivery.finish()?;
     }
-    if !end.saw_end_marker {
-        return Err(delivery.corrupt(
-            None,
-            io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "input ends without the tar end-of-archive block (truncated?)",
-            ),
-        ));
-    }
-    Ok(())
+    super::require_end_marker(delivery, end.saw_end_marker)
 }
 
 fn describe_gaps(gaps: &[Gap]) -> String {
